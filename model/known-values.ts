@@ -1,0 +1,43 @@
+/** The Pulumi project name: every family-xmpp config key is `family-xmpp:<key>`. */
+export const CONFIG_NAMESPACE = "family-xmpp";
+
+/** Hetzner Cloud locations (API names). */
+export const HETZNER_LOCATIONS = ["fsn1", "nbg1", "hel1", "ash", "hil", "sin"] as const;
+
+/**
+ * Hetzner Cloud server types that can be ordered today and run the `debian-12` image
+ * (x86 "cx"/"cpx"/"ccx" and Arm "cax" lines). Older generations (cx22, cpx11, ...) are
+ * deprecated by Hetzner and no longer orderable, so they are not offered here.
+ */
+export const HETZNER_SERVER_TYPES = [
+    "cx23", "cx33", "cx43", "cx53",
+    "cax11", "cax21", "cax31", "cax41",
+    "cpx12", "cpx22", "cpx32", "cpx42", "cpx52", "cpx62",
+    "ccx13", "ccx23", "ccx33", "ccx43", "ccx53", "ccx63",
+] as const;
+
+export const DEFAULTS = {
+    location: "fsn1",
+    /**
+     * The cheapest x86 type: the tests run Debian's amd64 packages, so production runs the very
+     * same binaries. `cax11` (Arm) is a few cents cheaper and works too; a family may choose it.
+     */
+    serverType: "cx23",
+    backups: false,
+    volumeSizeGb: 10,
+    groupName: "Family",
+    sshAllowedCidrs: ["0.0.0.0/0", "::/0"],
+} as const;
+
+/** Hetzner's limits for a volume, in GB. */
+export const VOLUME_SIZE_LIMITS = { min: 10, max: 10240 } as const;
+
+export const SSH_KEY_TYPES = [
+    "ssh-ed25519",
+    "ssh-rsa",
+    "ecdsa-sha2-nistp256",
+    "ecdsa-sha2-nistp384",
+    "ecdsa-sha2-nistp521",
+    "sk-ssh-ed25519@openssh.com",
+    "sk-ecdsa-sha2-nistp256@openssh.com",
+] as const;

@@ -1,0 +1,344 @@
+import { FamilyModel, Group, Member } from "./family";
+import {
+    CONFIG_NAMESPACE,
+    DEFAULTS,
+    HETZNER_LOCATIONS,
+    HETZNER_SERVER_TYPES,
+    VOLUME_SIZE_LIMITS,
+} from "./known-values";
+import {
+    cidrProblem,
+    closest,
+    displayNameProblem,
+    dnsNameProblem,
+    groupNameProblem,
+    isWithinZone,
+    sshPublicKeyProblem,
+    usernameProblem,
+} from "./rules";
+
+/** One thing wrong with the config, naming the full key (e.g. `family-xmpp:members[2].username`). */
+export interface ConfigProblem {
+    readonly key: string;
+    readonly message: string;
+}
+
+export type FamilyConfigResult =
+    | { readonly ok: true; readonly model: FamilyModel }
+    | { readonly ok: false; readonly problems: readonly ConfigProblem[] };
+
+/** The family-xmpp keys a stack may set, without the namespace. */
+export const CONFIG_KEYS = [
+    "domain",
+    "hostname",
+    "dnsZone",
+    "members",
+    "groups",
+    "location",
+    "serverType",
+    "backups",
+    "volumeSizeGb",
+    "sshPublicKeys",
+    "sshAllowedCidrs",
+] as const;
+
+const MEMBER_FIELDS = ["username", "name", "admin"];
+const GROUP_FIELDS = ["name", "members"];
+
+/**
+ * Turns the plain values of a stack's `family-xmpp:*` config (keys without the namespace) into the
+ * family model, or lists every problem at once.
+ */
+export function parseFamilyConfig(raw: Readonly<Record<string, unknown>>): FamilyConfigResult {
+    const problems: ConfigProblem[] = [];
+    const report = (key: string, message: string) => problems.push({ key: `${CONFIG_NAMESPACE}:${key}`, message });
+
+    for (const key of Object.keys(raw)) {
+        if (!(CONFIG_KEYS as readonly string[]).includes(key)) {
+            const suggestion = closest(key, CONFIG_KEYS);
+            report(key, `is not a setting of this stack${suggestion ? `; did you mean "${CONFIG_NAMESPACE}:${suggestion}"?` : ""}`);
+        }
+    }
+
+    const domain = readDomain(raw.domain, report);
+    const hostname = readOptionalDnsName("hostname", raw.hostname, domain ? `xmpp.${domain}` : undefined, report);
+    const dnsZone = readOptionalDnsName("dnsZone", raw.dnsZone, domain, report);
+    if (domain && dnsZone && !isWithinZone(domain, dnsZone)) {
+        report("dnsZone", `"${dnsZone}" does not contain the domain "${domain}"; give the Cloudflare zone the domain belongs to`);
+    }
+    if (hostname && dnsZone && !isWithinZone(hostname, dnsZone)) {
+        report("hostname", `"${hostname}" is outside the DNS zone "${dnsZone}", so this stack cannot publish it; use e.g. "xmpp.${domain ?? dnsZone}"`);
+    }
+    const members = readMembers(raw.members, report);
+    const groups = readGroups(raw.groups, members, report);
+    const location = readChoice("location", raw.location, HETZNER_LOCATIONS, DEFAULTS.location, report);
+    const serverType = readChoice("serverType", raw.serverType, HETZNER_SERVER_TYPES, DEFAULTS.serverType, report);
+    const backups = readBoolean("backups", raw.backups, DEFAULTS.backups, report);
+    const volumeSizeGb = readVolumeSize(raw.volumeSizeGb, report);
+    const sshPublicKeys = readStringList("sshPublicKeys", raw.sshPublicKeys, [], sshPublicKeyProblem, report);
+    const sshAllowedCidrs = readStringList("sshAllowedCidrs", raw.sshAllowedCidrs, DEFAULTS.sshAllowedCidrs, cidrProblem, report);
+    if (raw.sshAllowedCidrs !== undefined && sshAllowedCidrs.length === 0) {
+        report("sshAllowedCidrs", "is empty, so not even this stack could reach the server to provision it; remove the key to allow SSH from anywhere (key-only login)");
+    }
+
+    if (problems.length > 0 || !domain || !hostname || !dnsZone) {
+        return { ok: false, problems };
+    }
+    return {
+        ok: true,
+        model: {
+            domain,
+            hostname,
+            dnsZone,
+            members,
+            groups,
+            hetzner: { location, serverType, image: "debian-12", backups, volumeSizeGb },
+            sshPublicKeys,
+            sshAllowedCidrs,
+        },
+    };
+}
+
+type Report = (key: string, message: string) => void;
+
+function readDomain(value: unknown, report: Report): string | undefined {
+    if (value === undefined || value === "") {
+        report("domain", "is required: the family's domain, e.g. `pulumi config set domain johansson.me`");
+        return undefined;
+    }
+    if (typeof value !== "string") {
+        report("domain", `must be a text like "johansson.me", not ${describe(value)}`);
+        return undefined;
+    }
+    const problem = dnsNameProblem(value);
+    if (problem) {
+        report("domain", problem);
+        return undefined;
+    }
+    return value;
+}
+
+function readOptionalDnsName(key: string, value: unknown, fallback: string | undefined, report: Report): string | undefined {
+    if (value === undefined) return fallback;
+    if (typeof value !== "string") {
+        report(key, `must be a host name like "xmpp.johansson.me", not ${describe(value)}`);
+        return undefined;
+    }
+    const problem = dnsNameProblem(value);
+    if (problem) {
+        report(key, problem);
+        return undefined;
+    }
+    return value;
+}
+
+function readMembers(value: unknown, report: Report): Member[] {
+    if (value === undefined) {
+        report("members", "is required: a list of `{username, name}` entries, one per family account");
+        return [];
+    }
+    if (!Array.isArray(value)) {
+        report("members", `must be a list of \`{username, name, admin?}\` entries, not ${describe(value)}`);
+        return [];
+    }
+    if (value.length === 0) {
+        report("members", "is empty; a family server needs at least one member");
+        return [];
+    }
+    const members: Member[] = [];
+    const seen = new Map<string, number>();
+    value.forEach((entry: unknown, index) => {
+        const at = `members[${index}]`;
+        if (!isRecord(entry)) {
+            report(at, `must be an entry like \`{username: anna, name: Anna}\`, not ${describe(entry)}`);
+            return;
+        }
+        reportUnknownFields(at, entry, MEMBER_FIELDS, report);
+        let ok = true;
+        const { username, name, admin } = entry;
+        if (typeof username !== "string") {
+            report(`${at}.username`, username === undefined ? "is required: the part before the @ in the address" : `must be a text, not ${describe(username)}`);
+            ok = false;
+        } else {
+            const problem = usernameProblem(username);
+            const folded = username.normalize("NFKC").toLowerCase();
+            if (problem) {
+                report(`${at}.username`, problem);
+                ok = false;
+            }
+            const earlier = seen.get(folded);
+            if (earlier !== undefined) {
+                const same = (value[earlier] as { username: string }).username === username;
+                report(`${at}.username`, same
+                    ? `"${username}" is already used by members[${earlier}]; each account needs its own username`
+                    : `"${username}" is the same address as members[${earlier}] ("${(value[earlier] as { username: string }).username}"), because XMPP ignores case; choose another username`);
+                ok = false;
+            } else {
+                seen.set(folded, index);
+            }
+        }
+        if (typeof name !== "string") {
+            report(`${at}.name`, name === undefined ? "is required: the name the family sees, e.g. \"Mormor\"" : `must be a text, not ${describe(name)}`);
+            ok = false;
+        } else {
+            const problem = displayNameProblem(name);
+            if (problem) {
+                report(`${at}.name`, problem);
+                ok = false;
+            }
+        }
+        if (admin !== undefined && typeof admin !== "boolean") {
+            report(`${at}.admin`, `must be true or false, not ${describe(admin)}`);
+            ok = false;
+        }
+        if (ok) members.push({ username: username as string, name: name as string, admin: admin === true });
+    });
+    return members;
+}
+
+function readGroups(value: unknown, members: readonly Member[], report: Report): Group[] {
+    if (value === undefined) {
+        return [{ name: DEFAULTS.groupName, members: members.map((member) => member.username) }];
+    }
+    if (!Array.isArray(value)) {
+        report("groups", `must be a list of \`{name, members: [username, ...]}\` entries, not ${describe(value)}`);
+        return [];
+    }
+    if (value.length === 0) {
+        report("groups", "is empty, so nobody would see anybody; remove the key to get one \"Family\" group with every member");
+        return [];
+    }
+    const usernames = members.map((member) => member.username);
+    const groups: Group[] = [];
+    const seenNames = new Map<string, number>();
+    value.forEach((entry: unknown, index) => {
+        const at = `groups[${index}]`;
+        if (!isRecord(entry)) {
+            report(at, `must be an entry like \`{name: Family, members: [anna, pappa]}\`, not ${describe(entry)}`);
+            return;
+        }
+        reportUnknownFields(at, entry, GROUP_FIELDS, report);
+        let ok = true;
+        const { name, members: groupMembers } = entry;
+        if (typeof name !== "string") {
+            report(`${at}.name`, name === undefined ? "is required: the group's heading in the contact list" : `must be a text, not ${describe(name)}`);
+            ok = false;
+        } else {
+            const problem = groupNameProblem(name);
+            const earlier = seenNames.get(name.toLowerCase());
+            if (problem) {
+                report(`${at}.name`, problem);
+                ok = false;
+            } else if (earlier !== undefined) {
+                report(`${at}.name`, `"${name}" is already the name of groups[${earlier}]; merge the two or rename one`);
+                ok = false;
+            } else {
+                seenNames.set(name.toLowerCase(), index);
+            }
+        }
+        if (!Array.isArray(groupMembers)) {
+            report(`${at}.members`, groupMembers === undefined ? "is required: the usernames in this group" : `must be a list of usernames, not ${describe(groupMembers)}`);
+            return;
+        }
+        if (groupMembers.length === 0) {
+            report(`${at}.members`, "is empty; list the usernames of the people in this group");
+            ok = false;
+        }
+        const listed = new Set<string>();
+        groupMembers.forEach((username: unknown, memberIndex) => {
+            const memberKey = `${at}.members[${memberIndex}]`;
+            if (typeof username !== "string") {
+                report(memberKey, `must be a username, not ${describe(username)}`);
+                ok = false;
+            } else if (!usernames.includes(username)) {
+                const suggestion = closest(username, usernames);
+                report(memberKey, `"${username}" is not a username in family-xmpp:members${suggestion ? `; did you mean "${suggestion}"?` : ""}`);
+                ok = false;
+            } else if (listed.has(username)) {
+                report(memberKey, `"${username}" is listed twice in this group`);
+                ok = false;
+            } else {
+                listed.add(username);
+            }
+        });
+        if (ok) groups.push({ name: name as string, members: groupMembers as string[] });
+    });
+    return groups;
+}
+
+function readChoice<T extends string>(key: string, value: unknown, choices: readonly T[], fallback: T, report: Report): T {
+    if (value === undefined) return fallback;
+    if (typeof value === "string" && (choices as readonly string[]).includes(value)) return value as T;
+    const suggestion = typeof value === "string" ? closest(value, choices) : undefined;
+    report(key, `${describe(value)} is not known${suggestion ? `; did you mean "${suggestion}"?` : "."} Choose one of: ${choices.join(", ")}`);
+    return fallback;
+}
+
+function readBoolean(key: string, value: unknown, fallback: boolean, report: Report): boolean {
+    if (value === undefined) return fallback;
+    if (typeof value === "boolean") return value;
+    report(key, `must be true or false, not ${describe(value)}`);
+    return fallback;
+}
+
+function readVolumeSize(value: unknown, report: Report): number {
+    if (value === undefined) return DEFAULTS.volumeSizeGb;
+    const { min, max } = VOLUME_SIZE_LIMITS;
+    if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+        report("volumeSizeGb", `must be a whole number of GB from ${min} to ${max} (Hetzner's volume limits), not ${describe(value)}`);
+        return DEFAULTS.volumeSizeGb;
+    }
+    return value;
+}
+
+function readStringList(
+    key: string,
+    value: unknown,
+    fallback: readonly string[],
+    problemOf: (item: string) => string | undefined,
+    report: Report,
+): string[] {
+    if (value === undefined) return [...fallback];
+    if (!Array.isArray(value)) {
+        report(key, `must be a list, not ${describe(value)}`);
+        return [];
+    }
+    const items: string[] = [];
+    value.forEach((item: unknown, index) => {
+        if (typeof item !== "string") {
+            report(`${key}[${index}]`, `must be a text, not ${describe(item)}`);
+            return;
+        }
+        const problem = problemOf(item);
+        if (problem) report(`${key}[${index}]`, problem);
+        else items.push(item.trim());
+    });
+    return items;
+}
+
+function reportUnknownFields(at: string, entry: Record<string, unknown>, known: readonly string[], report: Report): void {
+    for (const field of Object.keys(entry)) {
+        if (!known.includes(field)) {
+            const suggestion = closest(field, known);
+            report(`${at}.${field}`, `is not a field here${suggestion ? `; did you mean "${suggestion}"?` : ""} (known: ${known.join(", ")})`);
+        }
+    }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+    return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function describe(value: unknown): string {
+    if (Array.isArray(value)) return "a list";
+    if (value === null) return "an empty value";
+    if (typeof value === "object") return "an object";
+    if (typeof value === "string") return `"${value}"`;
+    return String(value);
+}
+
+/** How problems reach a person: one line each, key first. */
+export function formatProblems(problems: readonly ConfigProblem[]): string {
+    const lines = problems.map((problem) => `  - ${problem.key}: ${problem.message}`);
+    return `The family-xmpp config has ${problems.length} problem${problems.length === 1 ? "" : "s"}:\n${lines.join("\n")}`;
+}

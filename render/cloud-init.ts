@@ -1,0 +1,48 @@
+import { dump } from "js-yaml";
+import { FamilyModel } from "../model/family";
+import { DATA_MOUNT } from "./layout";
+import { FIRST_BOOT_SCRIPT, renderServerFiles } from "./server-files";
+
+/** Hetzner rejects user data above 32 KiB. */
+export const HETZNER_USER_DATA_LIMIT = 32 * 1024;
+
+/** Debian's packages the server runs; Debian 12 on the VPS and in the tests, so the same versions. */
+export const SERVER_PACKAGES = ["prosody", "lua-unbound", "openssl", "unattended-upgrades"] as const;
+
+/** How Hetzner names an attached volume's block device. */
+export function hetznerVolumeDevice(volumeId: string): string {
+    return `/dev/disk/by-id/scsi-0HC_Volume_${volumeId}`;
+}
+
+/**
+ * The cloud-init user data that boots a fresh Debian 12 server into the family's Prosody. It holds
+ * no secret: accounts and their passwords arrive later, over SSH, from the provisioning step.
+ */
+export function renderCloudInit(model: FamilyModel, volumeDevice: string): string {
+    const files = renderServerFiles(model);
+    const document = {
+        hostname: model.hostname.split(".")[0],
+        fqdn: model.hostname,
+        prefer_fqdn_over_hostname: true,
+        ssh_pwauth: false,
+        package_update: true,
+        package_upgrade: true,
+        packages: [...SERVER_PACKAGES],
+        mounts: [[volumeDevice, DATA_MOUNT, "ext4", "discard,nofail,defaults", "0", "2"]],
+        write_files: files.map((file) => ({
+            path: file.path,
+            content: file.content,
+            owner: file.owner,
+            permissions: file.permissions,
+            ...(file.afterPackages ? { defer: true } : {}),
+        })),
+        runcmd: [[FIRST_BOOT_SCRIPT]],
+    };
+    const header = `#cloud-config\n# family-xmpp: first boot of ${model.hostname}, the XMPP server for ${model.domain}.\n`;
+    const userData = header + dump(document, { noRefs: true, lineWidth: -1 });
+    const size = Buffer.byteLength(userData, "utf8");
+    if (size > HETZNER_USER_DATA_LIMIT) {
+        throw new Error(`the rendered user data is ${size} bytes; Hetzner accepts at most ${HETZNER_USER_DATA_LIMIT}`);
+    }
+    return userData;
+}

@@ -1,0 +1,22 @@
+import { FamilyModel } from "../model/family";
+import { PRODUCTION_LISTENERS } from "./layout";
+
+export interface FirewallRule {
+    readonly protocol: "tcp" | "udp" | "icmp";
+    /** A port or a range "a-b"; none for ICMP. */
+    readonly port?: string;
+    readonly sourceIps: readonly string[];
+    readonly description: string;
+}
+
+const ANYWHERE = ["0.0.0.0/0", "::/0"];
+
+/** Inbound rules; Hetzner drops everything else. Outbound stays open (updates, federation, DNS). */
+export function renderFirewallRules(model: FamilyModel): FirewallRule[] {
+    return [
+        { protocol: "tcp", port: "22", sourceIps: [...model.sshAllowedCidrs], description: "SSH, keys only" },
+        { protocol: "tcp", port: String(PRODUCTION_LISTENERS.c2sPort), sourceIps: ANYWHERE, description: "XMPP apps (STARTTLS)" },
+        { protocol: "tcp", port: String(PRODUCTION_LISTENERS.s2sPort), sourceIps: ANYWHERE, description: "XMPP federation" },
+        { protocol: "icmp", sourceIps: ANYWHERE, description: "ping and path MTU discovery" },
+    ];
+}

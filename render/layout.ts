@@ -1,0 +1,36 @@
+/**
+ * Where things live on the server. The local try-out and the tests map the same names into a
+ * state directory (see `ServerPaths`), so both run the very same rendered files.
+ */
+export interface ServerPaths {
+    readonly prosodyConfig: string;
+    readonly groupsFile: string;
+    readonly dataPath: string;
+    readonly pidfile: string;
+    readonly certificatesDir: string;
+    readonly logFile: string;
+}
+
+export interface Listeners {
+    readonly interfaces: readonly string[];
+    readonly c2sPort: number;
+    readonly s2sPort: number;
+}
+
+/** The Hetzner volume is mounted here; everything that must survive a rebuild lives below it. */
+export const DATA_MOUNT = "/srv/family-data";
+
+export const PRODUCTION_PATHS: ServerPaths = {
+    prosodyConfig: "/etc/prosody/prosody.cfg.lua",
+    groupsFile: "/etc/prosody/family-groups.txt",
+    dataPath: `${DATA_MOUNT}/prosody`,
+    pidfile: "/run/prosody/prosody.pid",
+    certificatesDir: "/etc/prosody/certs",
+    logFile: "/var/log/prosody/prosody.log",
+};
+
+export const PRODUCTION_LISTENERS: Listeners = {
+    interfaces: ["*", "::"],
+    c2sPort: 5222,
+    s2sPort: 5269,
+};

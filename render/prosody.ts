@@ -1,0 +1,32 @@
+import { FamilyModel, jidOf } from "../model/family";
+import { Listeners, ServerPaths } from "./layout";
+import { fillTemplate, luaString } from "./template";
+
+export function renderProsodyConfig(model: FamilyModel, paths: ServerPaths, listeners: Listeners): string {
+    const admins = model.members.filter((member) => member.admin).map((member) => luaString(jidOf(model, member.username)));
+    return fillTemplate("prosody.cfg.lua", {
+        DOMAIN: model.domain,
+        ADMIN_JIDS: admins.join(", "),
+        DATA_PATH: paths.dataPath,
+        PIDFILE: paths.pidfile,
+        CERTIFICATES_DIR: paths.certificatesDir,
+        INTERFACES: listeners.interfaces.map(luaString).join(", "),
+        C2S_PORT: String(listeners.c2sPort),
+        S2S_PORT: String(listeners.s2sPort),
+        GROUPS_FILE: paths.groupsFile,
+        LOG_FILE: paths.logFile,
+    });
+}
+
+/**
+ * The shared-roster file of Prosody's mod_groups: a `[Group]` heading, then one `jid=Name` line per
+ * member. Members of a group see each other, with subscription "both", and nobody else.
+ */
+export function renderGroupsFile(model: FamilyModel): string {
+    const nameOf = new Map(model.members.map((member) => [member.username, member.name]));
+    const sections = model.groups.map((group) => {
+        const lines = group.members.map((username) => `${jidOf(model, username)}=${nameOf.get(username)}`);
+        return [`[${group.name}]`, ...lines].join("\n");
+    });
+    return `${sections.join("\n\n")}\n`;
+}

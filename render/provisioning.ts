@@ -1,0 +1,37 @@
+import { FamilyModel, jidOf } from "../model/family";
+import { ServerFile } from "./server-files";
+import { fillTemplate, shellWord } from "./template";
+
+/** How the scripts call prosodyctl: plain on the server, with `--config` in the local try-out. */
+export const SERVER_PROSODYCTL = "prosodyctl";
+
+const HEREDOC_END = "FAMILY_XMPP_FILE_END";
+
+export function renderWaitForCloudInit(): string {
+    return fillTemplate("wait-for-cloud-init.sh", {});
+}
+
+export function renderEnsureAccount(model: FamilyModel, username: string, prosodyctl = SERVER_PROSODYCTL): string {
+    return fillTemplate("ensure-account.sh", { JID: shellWord(jidOf(model, username)), PROSODYCTL: prosodyctl });
+}
+
+export function renderDeleteAccount(model: FamilyModel, username: string, prosodyctl = SERVER_PROSODYCTL): string {
+    return fillTemplate("delete-account.sh", { JID: shellWord(jidOf(model, username)), PROSODYCTL: prosodyctl });
+}
+
+/** What the account script reads on stdin. */
+export function accountScriptStdin(password: string): string {
+    return `${password}\n`;
+}
+
+export function renderSyncFamilyFiles(model: FamilyModel, files: readonly ServerFile[], prosodyctl = SERVER_PROSODYCTL): string {
+    const writes = files.map((file) => {
+        const base64 = Buffer.from(file.content, "utf8").toString("base64").replace(/.{1,76}/g, "$&\n");
+        return `write_file ${shellWord(file.path)} ${shellWord(file.owner)} ${file.permissions} <<'${HEREDOC_END}'\n${base64}${HEREDOC_END}`;
+    });
+    return fillTemplate("sync-family-files.sh", {
+        WRITE_FILES: writes.join("\n"),
+        PROSODYCTL: prosodyctl,
+        DOMAIN: model.domain,
+    });
+}

@@ -1,0 +1,89 @@
+import { FamilyModel } from "../model/family";
+import { DATA_MOUNT, Listeners, PRODUCTION_LISTENERS, PRODUCTION_PATHS, ServerPaths } from "./layout";
+import { renderGroupsFile, renderProsodyConfig } from "./prosody";
+import { fillTemplate, shellWord } from "./template";
+
+/** A file the server gets, with the owner and mode it must have. */
+export interface ServerFile {
+    readonly path: string;
+    readonly content: string;
+    /** Octal, as a string ("0640"): cloud-init's YAML reader would turn a bare 0640 into 416. */
+    readonly permissions: string;
+    readonly owner: string;
+    /**
+     * Written after the packages are installed (cloud-init's `defer`), for files whose owner or
+     * directory a package creates.
+     */
+    readonly afterPackages: boolean;
+}
+
+export const FIRST_BOOT_SCRIPT = "/usr/local/sbin/family-xmpp-first-boot";
+
+/**
+ * The files that follow the family's config (members, groups, admins). cloud-init writes them on
+ * first boot; afterwards the provisioning step keeps the server's copies equal to these.
+ */
+export function renderFamilyFiles(
+    model: FamilyModel,
+    paths: ServerPaths = PRODUCTION_PATHS,
+    listeners: Listeners = PRODUCTION_LISTENERS,
+    owner = "root:prosody",
+): ServerFile[] {
+    return [
+        {
+            path: paths.prosodyConfig,
+            content: renderProsodyConfig(model, paths, listeners),
+            permissions: "0640",
+            owner,
+            afterPackages: true,
+        },
+        {
+            path: paths.groupsFile,
+            content: renderGroupsFile(model),
+            permissions: "0640",
+            owner,
+            afterPackages: true,
+        },
+    ];
+}
+
+/** Every file the server boots with: the system's hardening plus the family's files. */
+export function renderServerFiles(model: FamilyModel): ServerFile[] {
+    const system: ServerFile[] = [
+        {
+            path: "/etc/ssh/sshd_config.d/10-family-xmpp.conf",
+            content: fillTemplate("sshd-family-xmpp.conf", {}),
+            permissions: "0644",
+            owner: "root:root",
+            afterPackages: false,
+        },
+        {
+            path: "/etc/apt/apt.conf.d/20auto-upgrades",
+            content: fillTemplate("20auto-upgrades", {}),
+            permissions: "0644",
+            owner: "root:root",
+            afterPackages: false,
+        },
+        {
+            path: "/etc/systemd/system/prosody.service.d/family-data-volume.conf",
+            content: fillTemplate("prosody-data-volume.conf", { DATA_MOUNT }),
+            permissions: "0644",
+            owner: "root:root",
+            afterPackages: false,
+        },
+        {
+            path: FIRST_BOOT_SCRIPT,
+            content: fillTemplate("first-boot.sh", {
+                DATA_MOUNT: shellWord(DATA_MOUNT),
+                DATA_PATH: shellWord(PRODUCTION_PATHS.dataPath),
+                CERTIFICATES_DIR: shellWord(PRODUCTION_PATHS.certificatesDir),
+                DOMAIN: shellWord(model.domain),
+                HOSTNAME: shellWord(model.hostname),
+            }),
+            permissions: "0755",
+            owner: "root:root",
+            afterPackages: false,
+        },
+    ];
+    return [...system, ...renderFamilyFiles(model)];
+}

@@ -1,0 +1,33 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+
+const TEMPLATE_DIR = join(__dirname, "..", "config-templates");
+const PLACEHOLDER = /\{\{ ([A-Z0-9_]+) \}\}/g;
+
+/**
+ * Fills the `{{ NAME }}` placeholders of a file from config-templates/. A placeholder without a
+ * value, or a value no placeholder asks for, is a bug in this stack, never a user error.
+ */
+export function fillTemplate(templateName: string, values: Readonly<Record<string, string>>): string {
+    const template = readFileSync(join(TEMPLATE_DIR, templateName), "utf8");
+    const used = new Set<string>();
+    const filled = template.replace(PLACEHOLDER, (_, name: string) => {
+        const value = values[name];
+        if (value === undefined) throw new Error(`template ${templateName}: no value for {{ ${name} }}`);
+        used.add(name);
+        return value;
+    });
+    const unused = Object.keys(values).filter((name) => !used.has(name));
+    if (unused.length > 0) throw new Error(`template ${templateName}: no placeholder for ${unused.join(", ")}`);
+    return filled;
+}
+
+/** A double-quoted Lua string literal. */
+export function luaString(value: string): string {
+    return `"${value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`;
+}
+
+/** A single-quoted POSIX shell word. */
+export function shellWord(value: string): string {
+    return `'${value.replace(/'/g, "'\\''")}'`;
+}

@@ -1,0 +1,199 @@
+import { ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
+import { join, resolve } from "node:path";
+import { FamilyModel, jidOf } from "../model/family";
+import { Listeners, PRODUCTION_LISTENERS, ServerPaths } from "../render/layout";
+import { accountScriptStdin, renderEnsureAccount, renderSyncFamilyFiles } from "../render/provisioning";
+import { renderFamilyFiles, ServerFile } from "../render/server-files";
+import { shellWord } from "../render/template";
+
+/**
+ * Debian's Prosody, started on 127.0.0.1 from the same rendered files the VPS gets (paths mapped
+ * into a state directory, ports shifted), with accounts created by the same scripts the
+ * provisioning step runs over SSH.
+ */
+export interface LocalServer {
+    readonly model: FamilyModel;
+    readonly stateDir: string;
+    readonly paths: ServerPaths;
+    readonly listeners: Listeners;
+    /** PEM of the local certificate authority that signed the server's certificate. */
+    readonly caCertificate: string;
+    /** `{ jid: password }` for every member. */
+    readonly credentials: Readonly<Record<string, string>>;
+    /** Writes the family files for `model` and makes the running Prosody read them, as `pulumi up` does. */
+    applyFamilyChange(model: FamilyModel): void;
+    stop(): Promise<void>;
+}
+
+export interface LocalServerOptions {
+    readonly model: FamilyModel;
+    readonly stateDir: string;
+    readonly portOffset: number;
+}
+
+/** A problem the person running the try-out can fix (shown without a stack trace). */
+export class LocalServerError extends Error {}
+
+const RUNS_AS_ROOT = process.getuid?.() === 0;
+
+export function prosodyInstalled(): boolean {
+    return spawnSync("sh", ["-c", "command -v prosody && command -v prosodyctl"], { stdio: "ignore" }).status === 0;
+}
+
+export function localPaths(stateDir: string): ServerPaths {
+    return {
+        prosodyConfig: join(stateDir, "prosody.cfg.lua"),
+        groupsFile: join(stateDir, "family-groups.txt"),
+        dataPath: join(stateDir, "data"),
+        pidfile: join(stateDir, "prosody.pid"),
+        certificatesDir: join(stateDir, "certs"),
+        logFile: join(stateDir, "prosody.log"),
+    };
+}
+
+export async function startLocalServer(options: LocalServerOptions): Promise<LocalServer> {
+    if (!prosodyInstalled()) {
+        throw new LocalServerError("Prosody is not installed. On Debian or Ubuntu: sudo apt-get install prosody");
+    }
+    const { model } = options;
+    const stateDir = resolve(options.stateDir);
+    const paths = localPaths(stateDir);
+    const listeners: Listeners = {
+        interfaces: ["127.0.0.1"],
+        c2sPort: PRODUCTION_LISTENERS.c2sPort + options.portOffset,
+        s2sPort: PRODUCTION_LISTENERS.s2sPort + options.portOffset,
+    };
+    for (const dir of [stateDir, paths.dataPath, paths.certificatesDir]) mkdirSync(dir, { recursive: true, mode: 0o750 });
+    await refusePortInUse(listeners.c2sPort);
+
+    const caCertificate = ensureCertificates(stateDir, paths.certificatesDir, model);
+    const owner = RUNS_AS_ROOT ? "root:prosody" : `${process.getuid?.()}:${process.getgid?.()}`;
+    const familyFiles = (m: FamilyModel) => renderFamilyFiles(m, paths, listeners, owner);
+    const prosodyctl = `${RUNS_AS_ROOT ? "runuser -u prosody -- " : ""}prosodyctl --config ${shellWord(paths.prosodyConfig)}`;
+    for (const file of familyFiles(model)) writeServerFile(file);
+    if (RUNS_AS_ROOT) chownTree(stateDir);
+
+    const prosody = startProsody(paths, stateDir);
+    try {
+        await waitForPort(listeners.c2sPort, prosody, paths.logFile);
+        const credentials = ensureAccounts(model, stateDir, prosodyctl);
+        return {
+            model,
+            stateDir,
+            paths,
+            listeners,
+            caCertificate,
+            credentials,
+            applyFamilyChange(changed: FamilyModel) {
+                runScript(renderSyncFamilyFiles(changed, familyFiles(changed), prosodyctl));
+                Object.assign(credentials, ensureAccounts(changed, stateDir, prosodyctl));
+            },
+            stop: () => stopProsody(prosody),
+        };
+    } catch (error) {
+        await stopProsody(prosody);
+        throw error;
+    }
+}
+
+function writeServerFile(file: ServerFile): void {
+    writeFileSync(file.path, file.content, { mode: parseInt(file.permissions, 8) });
+    chmodSync(file.path, parseInt(file.permissions, 8));
+}
+
+/** A local CA and a certificate for the domain signed by it, kept across runs. Returns the CA's PEM. */
+function ensureCertificates(stateDir: string, certificatesDir: string, model: FamilyModel): string {
+    const caKey = join(stateDir, "ca.key");
+    const caCert = join(stateDir, "ca.crt");
+    const key = join(certificatesDir, `${model.domain}.key`);
+    const cert = join(certificatesDir, `${model.domain}.crt`);
+    const openssl = (...args: string[]) => execFileSync("openssl", args, { stdio: ["ignore", "ignore", "pipe"] });
+    if (!existsSync(caCert)) {
+        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "3650",
+            "-subj", "/CN=family-xmpp local try-out CA", "-keyout", caKey, "-out", caCert);
+    }
+    if (!existsSync(cert)) {
+        const request = join(stateDir, "server.csr");
+        const extensions = join(stateDir, "server.ext");
+        writeFileSync(extensions, `subjectAltName=DNS:${model.domain},DNS:${model.hostname}\nextendedKeyUsage=serverAuth,clientAuth\n`);
+        openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", `/CN=${model.domain}`,
+            "-keyout", key, "-out", request);
+        openssl("x509", "-req", "-in", request, "-CA", caCert, "-CAkey", caKey, "-CAcreateserial", "-days", "825",
+            "-extfile", extensions, "-out", cert);
+    }
+    return readFileSync(caCert, "utf8");
+}
+
+function chownTree(dir: string): void {
+    execFileSync("chown", ["-R", "prosody:prosody", dir]);
+    for (const file of [join(dir, "ca.key"), join(dir, "credentials.json")]) {
+        if (existsSync(file)) chownSync(file, 0, 0);
+    }
+}
+
+function startProsody(paths: ServerPaths, stateDir: string): ChildProcess {
+    const command = RUNS_AS_ROOT
+        ? ["runuser", "-u", "prosody", "--", "prosody", "--config", paths.prosodyConfig, "-F"]
+        : ["prosody", "--config", paths.prosodyConfig, "-F"];
+    return spawn(command[0], command.slice(1), { cwd: stateDir, stdio: ["ignore", "ignore", "pipe"] });
+}
+
+function ensureAccounts(model: FamilyModel, stateDir: string, prosodyctl: string): Record<string, string> {
+    const file = join(stateDir, "credentials.json");
+    const stored: Record<string, string> = existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : {};
+    const credentials: Record<string, string> = {};
+    for (const member of model.members) {
+        const jid = jidOf(model, member.username);
+        credentials[jid] = stored[jid] ?? randomBytes(15).toString("base64url");
+        runScript(renderEnsureAccount(model, member.username, prosodyctl), accountScriptStdin(credentials[jid]));
+    }
+    writeFileSync(file, `${JSON.stringify({ ...stored, ...credentials }, null, 2)}\n`, { mode: 0o600 });
+    chmodSync(file, 0o600);
+    return credentials;
+}
+
+function runScript(script: string, stdin = ""): void {
+    const result = spawnSync("sh", ["-c", script], { input: stdin, encoding: "utf8" });
+    if (result.status !== 0) {
+        throw new LocalServerError(`a provisioning script failed (exit ${result.status}): ${result.stderr.trim()}`);
+    }
+}
+
+async function refusePortInUse(port: number): Promise<void> {
+    if (await portOpen(port)) {
+        throw new LocalServerError(`port ${port} on 127.0.0.1 is in use (another Prosody?); stop it or pass --port-offset`);
+    }
+}
+
+function portOpen(port: number): Promise<boolean> {
+    return new Promise((done) => {
+        const socket = connect({ host: "127.0.0.1", port });
+        socket.once("connect", () => { socket.destroy(); done(true); });
+        socket.once("error", () => done(false));
+    });
+}
+
+async function waitForPort(port: number, prosody: ChildProcess, logFile: string): Promise<void> {
+    let stderr = "";
+    prosody.stderr?.on("data", (chunk: Buffer) => { stderr += chunk.toString(); });
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline) {
+        if (prosody.exitCode !== null) break;
+        if (await portOpen(port)) return;
+        await new Promise((done) => setTimeout(done, 100));
+    }
+    const log = existsSync(logFile) ? readFileSync(logFile, "utf8").split("\n").slice(-15).join("\n") : "";
+    throw new LocalServerError(`Prosody did not start listening on port ${port}.\n${stderr}${log}`);
+}
+
+function stopProsody(prosody: ChildProcess): Promise<void> {
+    if (prosody.exitCode !== null || prosody.signalCode !== null) return Promise.resolve();
+    return new Promise((done) => {
+        const force = setTimeout(() => prosody.kill("SIGKILL"), 10_000);
+        prosody.once("exit", () => { clearTimeout(force); done(); });
+        prosody.kill("SIGTERM");
+    });
+}

@@ -1,0 +1,37 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { parseArgs } from "node:util";
+import { hetznerVolumeDevice, renderCloudInit } from "../render/cloud-init";
+import { renderDnsRecords, renderZoneFile } from "../render/dns";
+import { renderServerFiles } from "../render/server-files";
+import { loadStackConfigOrExit } from "./load-stack-config";
+
+/**
+ * `npm run render -- --stack-config Pulumi.<stack>.yaml --out <dir>`: everything the server gets,
+ * from the plain values of a stack config file, without any cloud call. Addresses and the volume
+ * id are only known after `pulumi up`; documentation values stand in unless given.
+ */
+const { values } = parseArgs({
+    options: {
+        "stack-config": { type: "string" },
+        out: { type: "string" },
+        ipv4: { type: "string", default: "192.0.2.10" },
+        ipv6: { type: "string", default: "2001:db8::1" },
+        "volume-id": { type: "string", default: "0" },
+    },
+});
+if (!values["stack-config"] || !values.out) {
+    console.error("usage: npm run render -- --stack-config Pulumi.<stack>.yaml --out <dir> [--ipv4 A] [--ipv6 AAAA] [--volume-id N]");
+    process.exit(2);
+}
+const model = loadStackConfigOrExit(values["stack-config"]);
+const out = values.out;
+
+const write = (path: string, content: string) => {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, content);
+};
+write(join(out, "cloud-init.yaml"), renderCloudInit(model, hetznerVolumeDevice(values["volume-id"] ?? "0")));
+write(join(out, "dns.zone"), renderZoneFile(renderDnsRecords(model, { ipv4: values.ipv4 ?? "", ipv6: values.ipv6 ?? "" })));
+for (const file of renderServerFiles(model)) write(join(out, "rootfs", file.path), file.content);
+console.log(`Rendered ${model.hostname} for ${model.domain} into ${out}`);
