@@ -4,15 +4,27 @@
 set -eu
 
 data_mount={{ DATA_MOUNT }}
+volume_device={{ VOLUME_DEVICE }}
 data_path={{ DATA_PATH }}
 certificates_dir={{ CERTIFICATES_DIR }}
 domain={{ DOMAIN }}
 hostname={{ HOSTNAME }}
 
-if ! mountpoint -q "$data_mount"; then
-    echo "family-xmpp: the data volume is not mounted at $data_mount; Prosody stays stopped so that no account is written to the system disk" >&2
-    exit 1
-fi
+# The volume is attached moments after the server is created, possibly after cloud-init looked
+# for it: wait for it, then mount it as /etc/fstab says. Without it Prosody stays stopped, so that
+# no account is ever written to the system disk.
+waited=0
+until mountpoint -q "$data_mount"; do
+    if [ -b "$volume_device" ]; then
+        mount "$data_mount"
+    elif [ "$waited" -ge 300 ]; then
+        echo "family-xmpp: the data volume $volume_device did not appear within 5 minutes" >&2
+        exit 1
+    else
+        sleep 1
+        waited=$((waited + 1))
+    fi
+done
 install -d -o prosody -g prosody -m 0750 "$data_path"
 
 # A self-signed certificate for the domain, so that Prosody serves TLS (and nothing without it)

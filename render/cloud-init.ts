@@ -18,8 +18,8 @@ export function hetznerVolumeDevice(volumeId: string): string {
  * The cloud-init user data that boots a fresh Debian 12 server into the family's Prosody. It holds
  * no secret: accounts and their passwords arrive later, over SSH, from the provisioning step.
  */
-export function renderCloudInit(model: FamilyModel, volumeDevice: string): string {
-    const files = renderServerFiles(model);
+export function renderCloudInit(model: FamilyModel, volumeDevice: string, deployPublicKey?: string): string {
+    const files = renderServerFiles(model, volumeDevice, deployPublicKey);
     const document = {
         hostname: model.hostname.split(".")[0],
         fqdn: model.hostname,

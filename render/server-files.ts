@@ -47,8 +47,29 @@ export function renderFamilyFiles(
     ];
 }
 
+/**
+ * Who may log in as root: the family's admins (their keys from config) and the stack itself (its
+ * deploy key, known only at deploy time). Kept by the provisioning step like the family's files,
+ * so adding a key never replaces the server.
+ */
+export function renderAuthorizedKeys(model: FamilyModel, deployPublicKey?: string): ServerFile {
+    const keys = [...model.sshPublicKeys, ...(deployPublicKey ? [deployPublicKey.trim()] : [])];
+    return {
+        path: "/root/.ssh/authorized_keys",
+        content: `# Rendered by family-xmpp: the family's admin keys, then the stack's own deploy key.\n${keys.map((key) => `${key}\n`).join("")}`,
+        permissions: "0600",
+        owner: "root:root",
+        afterPackages: false,
+    };
+}
+
+/** The family files as the VPS has them: Prosody's files plus root's authorized keys. */
+export function renderServerFamilyFiles(model: FamilyModel, deployPublicKey?: string): ServerFile[] {
+    return [...renderFamilyFiles(model), renderAuthorizedKeys(model, deployPublicKey)];
+}
+
 /** Every file the server boots with: the system's hardening plus the family's files. */
-export function renderServerFiles(model: FamilyModel): ServerFile[] {
+export function renderServerFiles(model: FamilyModel, volumeDevice: string, deployPublicKey?: string): ServerFile[] {
     const system: ServerFile[] = [
         {
             path: "/etc/ssh/sshd_config.d/10-family-xmpp.conf",
@@ -75,6 +96,7 @@ export function renderServerFiles(model: FamilyModel): ServerFile[] {
             path: FIRST_BOOT_SCRIPT,
             content: fillTemplate("first-boot.sh", {
                 DATA_MOUNT: shellWord(DATA_MOUNT),
+                VOLUME_DEVICE: shellWord(volumeDevice),
                 DATA_PATH: shellWord(PRODUCTION_PATHS.dataPath),
                 CERTIFICATES_DIR: shellWord(PRODUCTION_PATHS.certificatesDir),
                 DOMAIN: shellWord(model.domain),
@@ -85,5 +107,5 @@ export function renderServerFiles(model: FamilyModel): ServerFile[] {
             afterPackages: false,
         },
     ];
-    return [...system, ...renderFamilyFiles(model)];
+    return [...system, ...renderServerFamilyFiles(model, deployPublicKey)];
 }

@@ -18,10 +18,11 @@ const { values } = parseArgs({
         ipv4: { type: "string", default: "192.0.2.10" },
         ipv6: { type: "string", default: "2001:db8::1" },
         "volume-id": { type: "string", default: "0" },
+        "deploy-public-key": { type: "string" },
     },
 });
 if (!values["stack-config"] || !values.out) {
-    console.error("usage: npm run render -- --stack-config Pulumi.<stack>.yaml --out <dir> [--ipv4 A] [--ipv6 AAAA] [--volume-id N]");
+    console.error("usage: npm run render -- --stack-config Pulumi.<stack>.yaml --out <dir> [--ipv4 A] [--ipv6 AAAA] [--volume-id N] [--deploy-public-key KEY]");
     process.exit(2);
 }
 const model = loadStackConfigOrExit(values["stack-config"]);
@@ -31,7 +32,8 @@ const write = (path: string, content: string) => {
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, content);
 };
-write(join(out, "cloud-init.yaml"), renderCloudInit(model, hetznerVolumeDevice(values["volume-id"] ?? "0")));
+const volumeDevice = hetznerVolumeDevice(values["volume-id"] ?? "0");
+write(join(out, "cloud-init.yaml"), renderCloudInit(model, volumeDevice, values["deploy-public-key"]));
 write(join(out, "dns.zone"), renderZoneFile(renderDnsRecords(model, { ipv4: values.ipv4 ?? "", ipv6: values.ipv6 ?? "" })));
-for (const file of renderServerFiles(model)) write(join(out, "rootfs", file.path), file.content);
+for (const file of renderServerFiles(model, volumeDevice, values["deploy-public-key"])) write(join(out, "rootfs", file.path), file.content);
 console.log(`Rendered ${model.hostname} for ${model.domain} into ${out}`);

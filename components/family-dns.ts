@@ -1,0 +1,44 @@
+import * as cloudflare from "@pulumi/cloudflare";
+import * as pulumi from "@pulumi/pulumi";
+import { FamilyModel } from "../model/family";
+import { DnsRecord, renderDnsRecords } from "../render/dns";
+
+export interface FamilyDnsArgs {
+    readonly model: FamilyModel;
+    readonly ipv4: pulumi.Input<string>;
+    readonly ipv6: pulumi.Input<string>;
+}
+
+export const RECORD_COMMENT = "Managed by family-xmpp (Pulumi): changes here are overwritten";
+
+/**
+ * The family's records in its Cloudflare zone. Only the names this stack owns are touched; the
+ * family's other records (website, mail) stay as they are. Never proxied: XMPP is not HTTP.
+ */
+export class FamilyDns extends pulumi.ComponentResource {
+    public readonly records: pulumi.Output<DnsRecord<string>[]>;
+
+    constructor(name: string, args: FamilyDnsArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("family-xmpp:index:FamilyDns", name, {}, opts);
+        const { model } = args;
+        const zone = cloudflare.getZoneOutput({ filter: { name: model.dnsZone } }, { parent: this });
+        const records = renderDnsRecords<pulumi.Input<string>>(model, { ipv4: args.ipv4, ipv6: args.ipv6 });
+
+        for (const record of records) {
+            new cloudflare.DnsRecord(`${name}-${record.type.toLowerCase()}-${record.name}`, {
+                zoneId: zone.id,
+                name: record.name,
+                type: record.type,
+                ttl: record.ttl,
+                proxied: false,
+                comment: RECORD_COMMENT,
+                ...(record.type === "SRV"
+                    ? { data: { priority: record.priority, weight: record.weight, port: record.port, target: record.target } }
+                    : { content: record.address }),
+            }, { parent: this });
+        }
+
+        this.records = pulumi.output(records).apply((resolved) => resolved as DnsRecord<string>[]);
+        this.registerOutputs({ records: this.records });
+    }
+}

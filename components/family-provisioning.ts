@@ -1,0 +1,79 @@
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { FamilyModel, jidOf } from "../model/family";
+import {
+    accountScriptStdin,
+    renderDeleteAccount,
+    renderEnsureAccount,
+    renderSyncFamilyFiles,
+    renderWaitForCloudInit,
+} from "../render/provisioning";
+import { renderServerFamilyFiles } from "../render/server-files";
+import { ServerConnection } from "./family-server";
+
+export interface FamilyProvisioningArgs {
+    readonly model: FamilyModel;
+    readonly connection: pulumi.Input<ServerConnection>;
+    /** A new server (a rebuild) runs the server-wide steps again. */
+    readonly serverId: pulumi.Input<string>;
+    readonly deployPublicKey: pulumi.Input<string>;
+}
+
+/**
+ * The steps run over SSH after the server exists: wait for its first boot, keep the family's files
+ * equal to the rendered ones, and create (or, when a member leaves the config, delete) each
+ * member's account. Passwords travel on stdin only: never in user data, logs, or clear in state.
+ */
+export class FamilyProvisioning extends pulumi.ComponentResource {
+    /** `{ jid: initial password }`, secret. */
+    public readonly passwords: pulumi.Output<Record<string, string>>;
+
+    constructor(name: string, args: FamilyProvisioningArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("family-xmpp:index:FamilyProvisioning", name, {}, opts);
+        const { model } = args;
+        const connection = pulumi.output(args.connection).apply((c) => ({
+            host: c.host,
+            user: c.user,
+            privateKey: c.privateKey,
+            // The server may still be booting when it is first dialled.
+            dialErrorLimit: 60,
+        }));
+
+        // Children do not inherit the component's dependsOn: the first step waits for the server
+        // component as a whole (volume attached, reverse DNS set), and every other step after it.
+        const firstBoot = new command.remote.Command(`${name}-first-boot`, {
+            connection,
+            create: renderWaitForCloudInit(),
+            triggers: [args.serverId],
+        }, { parent: this, dependsOn: opts?.dependsOn });
+
+        const familyFiles = new command.remote.Command(`${name}-files`, {
+            connection,
+            create: pulumi.output(args.deployPublicKey).apply((key) => renderSyncFamilyFiles(model, renderServerFamilyFiles(model, key))),
+            triggers: [args.serverId],
+        }, { parent: this, dependsOn: [firstBoot] });
+
+        // No trigger on the server here: accounts live on the data volume and survive a rebuild,
+        // and a replaced account command would run its delete step on the new server.
+        const passwords: Record<string, pulumi.Output<string>> = {};
+        for (const member of model.members) {
+            const jid = jidOf(model, member.username);
+            const password = new random.RandomPassword(`${name}-password-${member.username}`, {
+                length: 24,
+                special: false,
+            }, { parent: this });
+            new command.remote.Command(`${name}-account-${member.username}`, {
+                connection,
+                create: renderEnsureAccount(model, member.username),
+                delete: renderDeleteAccount(model, member.username),
+                stdin: pulumi.secret(password.result.apply(accountScriptStdin)),
+                logging: "stdoutAndStderr",
+            }, { parent: this, dependsOn: [familyFiles] });
+            passwords[jid] = password.result;
+        }
+
+        this.passwords = pulumi.secret(pulumi.all(passwords));
+        this.registerOutputs({ passwords: this.passwords });
+    }
+}

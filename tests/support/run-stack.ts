@@ -1,0 +1,78 @@
+/**
+ * Runs index.ts, the real Pulumi program, under `pulumi.runtime.setMocks` in this process and prints
+ * what it declared as JSON on stdout. Config comes from FAMILY_XMPP_TEST_CONFIG (the engine's form:
+ * every value a string, structured values JSON). Used by tests/support/stack-harness.ts.
+ */
+import * as pulumi from "@pulumi/pulumi";
+
+interface Declared {
+    type: string;
+    name: string;
+    inputs: Record<string, unknown>;
+}
+
+const declared: Declared[] = [];
+const options: { type: string; name: string; protect: boolean; ignoreChanges: string[]; dependsOn: string[] }[] = [];
+
+const fakeOutputs: Record<string, (name: string, inputs: Record<string, unknown>) => Record<string, unknown>> = {
+    "hcloud:index/primaryIp:PrimaryIp": (_, inputs) => ({
+        ipAddress: inputs.type === "ipv4" ? "203.0.113.10" : "2001:db8:10::/64",
+        ipNetwork: inputs.type === "ipv4" ? "" : "2001:db8:10::/64",
+    }),
+    "hcloud:index/server:Server": () => ({ ipv4Address: "203.0.113.10", ipv6Address: "2001:db8:10::1" }),
+    "tls:index/privateKey:PrivateKey": (name) => ({
+        publicKeyOpenssh: `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeDeployKeyFor${name.replace(/[^A-Za-z0-9]/g, "")}\n`,
+        privateKeyOpenssh: `-----BEGIN OPENSSH PRIVATE KEY-----\nfake-${name}\n-----END OPENSSH PRIVATE KEY-----\n`,
+    }),
+    "random:index/randomPassword:RandomPassword": (name) => ({ result: `pw-${name}` }),
+};
+
+pulumi.runtime.setAllConfig(JSON.parse(process.env.FAMILY_XMPP_TEST_CONFIG ?? "{}"));
+pulumi.runtime.setMocks({
+    newResource(args) {
+        declared.push({ type: args.type, name: args.name, inputs: args.inputs });
+        const extra = fakeOutputs[args.type]?.(args.name, args.inputs) ?? {};
+        return { id: `${args.name}-id`.replace(/[^A-Za-z0-9-]/g, "-"), state: { ...args.inputs, ...extra } };
+    },
+    call(args) {
+        if (args.token === "cloudflare:index/getZone:getZone") return { id: "zone-123", zoneId: "zone-123", name: "zone" };
+        return args.inputs;
+    },
+}, "family-xmpp", "test", false);
+
+const recordOptions = () => pulumi.runtime.registerStackTransformation((args) => {
+    options.push({
+        type: args.type,
+        name: args.name,
+        protect: args.opts.protect === true,
+        ignoreChanges: args.opts.ignoreChanges ?? [],
+        dependsOn: ([] as unknown[]).concat(args.opts.dependsOn ?? []).map((r) => (r as { __name?: string }).__name ?? "?"),
+    });
+    return undefined;
+});
+
+async function main(): Promise<void> {
+    let program: Record<string, unknown> = {};
+    try {
+        await pulumi.runtime.runInPulumiStack(async () => {
+            recordOptions();
+            program = await import("../../index");
+        });
+    } catch (error) {
+        const runError = error instanceof pulumi.RunError || (error as Error).name === "RunError";
+        process.stdout.write(JSON.stringify({ error: { runError, message: (error as Error).message, stack: (error as Error).stack } }));
+        return;
+    }
+    const outputs: Record<string, { value: unknown; secret: boolean }> = {};
+    for (const [key, value] of Object.entries(program)) {
+        const output: pulumi.Output<unknown> = pulumi.output(value as pulumi.Input<unknown>);
+        outputs[key] = {
+            value: await new Promise((done) => output.apply((resolved: unknown) => { done(resolved); return resolved; })),
+            secret: await pulumi.isSecret(output),
+        };
+    }
+    await new Promise((done) => setTimeout(done, 200));
+    process.stdout.write(JSON.stringify({ declared, options, outputs }));
+}
+
+main();
