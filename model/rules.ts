@@ -82,12 +82,27 @@ export function sshPublicKeyProblem(key: string): string | undefined {
         return `has key type "${type}"; expected one of ${SSH_KEY_TYPES.join(", ")}`;
     }
     if (!/^[A-Za-z0-9+/]+={0,2}$/.test(blob)) return "has a key body that is not base64";
-    const decoded = Buffer.from(blob, "base64");
-    const embeddedLength = decoded.length >= 4 ? decoded.readUInt32BE(0) : -1;
-    const embeddedType = embeddedLength > 0 ? decoded.subarray(4, 4 + embeddedLength).toString("latin1") : "";
-    if (embeddedType !== type) return `is damaged: its body does not hold a "${type}" key (copied incompletely?)`;
+    const fields = sshWireFields(Buffer.from(blob, "base64"));
+    const complete = fields !== undefined && fields.length >= 2 && (type !== "ssh-ed25519" || fields[1].length === 32);
+    if (!complete || fields[0].toString("latin1") !== type) {
+        return `is damaged: its body does not hold a "${type}" key (copied incompletely?)`;
+    }
     if (key.includes("PRIVATE KEY")) return "looks like a private key; never put a private key in config";
     return undefined;
+}
+
+/** The length-prefixed fields of an SSH public key blob, or undefined if they do not fill it exactly. */
+function sshWireFields(blob: Buffer): Buffer[] | undefined {
+    const fields: Buffer[] = [];
+    let offset = 0;
+    while (offset < blob.length) {
+        if (offset + 4 > blob.length) return undefined;
+        const length = blob.readUInt32BE(offset);
+        if (offset + 4 + length > blob.length) return undefined;
+        fields.push(blob.subarray(offset + 4, offset + 4 + length));
+        offset += 4 + length;
+    }
+    return fields;
 }
 
 /** Hetzner's firewall wants network addresses: host bits set are a mistake worth pointing out. */

@@ -77,7 +77,7 @@ export function parseFamilyConfig(raw: Readonly<Record<string, unknown>>): Famil
     const volumeSizeGb = readVolumeSize(raw.volumeSizeGb, report);
     const sshPublicKeys = readStringList("sshPublicKeys", raw.sshPublicKeys, [], sshPublicKeyProblem, report);
     const sshAllowedCidrs = readStringList("sshAllowedCidrs", raw.sshAllowedCidrs, DEFAULTS.sshAllowedCidrs, cidrProblem, report);
-    if (raw.sshAllowedCidrs !== undefined && sshAllowedCidrs.length === 0) {
+    if (Array.isArray(raw.sshAllowedCidrs) && raw.sshAllowedCidrs.length === 0) {
         report("sshAllowedCidrs", "is empty, so not even this stack could reach the server to provision it; remove the key to allow SSH from anywhere (key-only login)");
     }
 
