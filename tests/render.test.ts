@@ -1,0 +1,266 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { load } from "js-yaml";
+import { FamilyModel } from "../model/family";
+import { rawConfigFromStackFile } from "../model/stack-config";
+import { parseFamilyConfig } from "../model/validate";
+import { HETZNER_USER_DATA_LIMIT, hetznerVolumeDevice, renderCloudInit } from "../render/cloud-init";
+import { renderDnsRecords, renderZoneFile } from "../render/dns";
+import { renderFirewallRules } from "../render/firewall";
+import { PRODUCTION_LISTENERS, PRODUCTION_PATHS } from "../render/layout";
+import { renderGroupsFile, renderProsodyConfig } from "../render/prosody";
+import {
+    renderDeleteAccount,
+    renderEnsureAccount,
+    renderSyncFamilyFiles,
+    renderWaitForCloudInit,
+} from "../render/provisioning";
+import { renderServerFamilyFiles, renderServerFiles } from "../render/server-files";
+import { hasTool } from "./support/tools";
+
+const GOLDEN_DIR = join(__dirname, "golden");
+const DEPLOY_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHC+cRYnckoH99E58M9oEnVJuT1/tqi0uys6337/4NwG family-xmpp-deploy";
+const VOLUME_DEVICE = hetznerVolumeDevice("100200300");
+
+function devFamily(): FamilyModel {
+    const result = parseFamilyConfig(rawConfigFromStackFile(readFileSync(join(__dirname, "..", "Pulumi.dev.yaml"), "utf8")));
+    if (!result.ok) throw new Error("Pulumi.dev.yaml must be valid");
+    return result.model;
+}
+
+function matchesGolden(name: string, actual: string): void {
+    const file = join(GOLDEN_DIR, name);
+    if (process.env.UPDATE_GOLDEN === "1") writeFileSync(file, actual);
+    assert.equal(actual, readFileSync(file, "utf8"), `${name} differs from tests/golden (UPDATE_GOLDEN=1 npm test rewrites it after a deliberate change)`);
+}
+
+interface CloudConfig {
+    packages: string[];
+    mounts: string[][];
+    write_files: { path: string; content: string; owner: string; permissions: string; defer?: boolean }[];
+    runcmd: string[][];
+    ssh_pwauth: boolean;
+}
+
+describe("the Prosody config", () => {
+    const config = renderProsodyConfig(devFamily(), PRODUCTION_PATHS, PRODUCTION_LISTENERS);
+
+    it("serves the family's domain", () => {
+        assert.match(config, /^VirtualHost "johansson\.example"$/m);
+    });
+
+    it("requires TLS from apps and from other servers, which must present valid certificates", () => {
+        assert.match(config, /^c2s_require_encryption = true$/m);
+        assert.match(config, /^s2s_require_encryption = true$/m);
+        assert.match(config, /^s2s_secure_auth = true$/m);
+    });
+
+    it("closes in-band registration", () => {
+        assert.match(config, /^allow_registration = false$/m);
+    });
+
+    it("makes the admin members Prosody admins", () => {
+        assert.match(config, /^admins = \{ "pappa@johansson\.example", "mamma@johansson\.example" \}$/m);
+    });
+
+    it("keeps its data on the volume and loads the shared roster", () => {
+        assert.match(config, /^data_path = "\/srv\/family-data\/prosody"$/m);
+        assert.match(config, /^groups_file = "\/etc\/prosody\/family-groups\.txt"$/m);
+        assert.match(config, /"groups";/);
+    });
+
+    it("leaves no placeholder unfilled", () => {
+        assert.doesNotMatch(config, /\{\{ [A-Z_]+ \}\}/);
+    });
+
+    it("is valid Lua, as Prosody reads it", (t) => {
+        if (!hasTool(t, "luac5.4", "lua5.4")) return;
+        const file = join(mkdtempSync(join(tmpdir(), "prosody-cfg-")), "prosody.cfg.lua");
+        // Prosody's config syntax is Lua with two statements of its own; luac checks the rest.
+        writeFileSync(file, config.replace(/^VirtualHost .*$/m, "").replace(/^Include .*$/m, ""));
+        const result = spawnSync("luac5.4", ["-p", file], { encoding: "utf8" });
+        assert.equal(result.status, 0, result.stderr);
+    });
+});
+
+describe("the shared-roster groups file", () => {
+    it("lists each group with its members' addresses and display names", () => {
+        assert.equal(renderGroupsFile(devFamily()), [
+            "[Family]",
+            "pappa@johansson.example=Pappa",
+            "mamma@johansson.example=Mamma",
+            "åsa@johansson.example=Mormor Åsa",
+            "erik@johansson.example=Erik",
+            "",
+            "[Relatives]",
+            "pappa@johansson.example=Pappa",
+            "mamma@johansson.example=Mamma",
+            "sven@johansson.example=Farbror Sven",
+            "",
+        ].join("\n"));
+    });
+});
+
+describe("the cloud-init user data", () => {
+    const userData = renderCloudInit(devFamily(), VOLUME_DEVICE, DEPLOY_KEY);
+    const cloudConfig = load(userData) as CloudConfig;
+
+    it("matches the reviewed golden copy", () => {
+        matchesGolden("cloud-init.yaml", userData);
+    });
+
+    it("is the same, byte for byte, every time it is rendered", () => {
+        assert.equal(renderCloudInit(devFamily(), VOLUME_DEVICE, DEPLOY_KEY), userData);
+    });
+
+    it("starts with the #cloud-config header", () => {
+        assert.ok(userData.startsWith("#cloud-config\n"));
+    });
+
+    it("fits Hetzner's 32 KiB user-data limit", () => {
+        assert.ok(Buffer.byteLength(userData) < HETZNER_USER_DATA_LIMIT, `${Buffer.byteLength(userData)} bytes`);
+    });
+
+    it("is accepted by Debian's `cloud-init schema`", (t) => {
+        if (!hasTool(t, "cloud-init", "cloud-init")) return;
+        const file = join(mkdtempSync(join(tmpdir(), "cloud-init-")), "user-data.yaml");
+        writeFileSync(file, userData);
+        const result = spawnSync("cloud-init", ["schema", "-c", file], { encoding: "utf8" });
+        assert.equal(result.status, 0, result.stdout + result.stderr);
+    });
+
+    it("gives every file mode as a string, which cloud-init's YAML 1.1 reader keeps as octal", (t) => {
+        if (!hasTool(t, "python3", "python3-yaml")) return;
+        const script = "import sys, yaml; d = yaml.safe_load(sys.stdin); print(','.join(type(f['permissions']).__name__ for f in d['write_files']))";
+        const result = spawnSync("python3", ["-c", script], { input: userData, encoding: "utf8" });
+        assert.equal(result.status, 0, result.stderr);
+        assert.deepEqual(new Set(result.stdout.trim().split(",")), new Set(["str"]));
+    });
+
+    it("installs Prosody and unattended security upgrades from Debian", () => {
+        assert.ok(cloudConfig.packages.includes("prosody"));
+        assert.ok(cloudConfig.packages.includes("unattended-upgrades"));
+        const autoUpgrades = cloudConfig.write_files.find((f) => f.path === "/etc/apt/apt.conf.d/20auto-upgrades");
+        assert.match(autoUpgrades?.content ?? "", /APT::Periodic::Unattended-Upgrade "1";/);
+    });
+
+    it("allows SSH by key only", () => {
+        assert.equal(cloudConfig.ssh_pwauth, false);
+        const sshd = cloudConfig.write_files.find((f) => f.path.startsWith("/etc/ssh/sshd_config.d/"));
+        assert.match(sshd?.content ?? "", /^PasswordAuthentication no$/m);
+        assert.match(sshd?.content ?? "", /^PermitRootLogin prohibit-password$/m);
+    });
+
+    it("mounts the Hetzner volume by id, without blocking boot if it is missing", () => {
+        assert.deepEqual(cloudConfig.mounts, [[VOLUME_DEVICE, "/srv/family-data", "ext4", "discard,nofail,defaults", "0", "2"]]);
+    });
+
+    it("keeps Prosody stopped unless the data volume is mounted", () => {
+        const dropIn = cloudConfig.write_files.find((f) => f.path === "/etc/systemd/system/prosody.service.d/family-data-volume.conf");
+        assert.match(dropIn?.content ?? "", /^RequiresMountsFor=\/srv\/family-data$/m);
+    });
+
+    it("writes Prosody's files after the package created their directory and group", () => {
+        const prosodyFiles = cloudConfig.write_files.filter((f) => f.path.startsWith("/etc/prosody/"));
+        assert.equal(prosodyFiles.length, 2);
+        for (const file of prosodyFiles) {
+            assert.equal(file.defer, true, file.path);
+            assert.equal(file.owner, "root:prosody");
+            assert.equal(file.permissions, "0640");
+        }
+    });
+
+    it("authorises the family's admin keys and the stack's deploy key for root", () => {
+        const keys = cloudConfig.write_files.find((f) => f.path === "/root/.ssh/authorized_keys");
+        assert.equal(keys?.permissions, "0600");
+        assert.match(keys?.content ?? "", /family-xmpp-deploy$/m);
+    });
+
+    it("runs the first-boot script last", () => {
+        assert.deepEqual(cloudConfig.runcmd, [["/usr/local/sbin/family-xmpp-first-boot"]]);
+    });
+
+    it("holds no password or private key", () => {
+        assert.doesNotMatch(userData, /PRIVATE KEY|password\s*[:=]/i);
+    });
+});
+
+describe("the DNS records", () => {
+    const records = renderDnsRecords(devFamily(), { ipv4: "203.0.113.10", ipv6: "2001:db8::1" });
+
+    it("match the reviewed golden zone file", () => {
+        matchesGolden("dns.zone", renderZoneFile(records));
+    });
+
+    it("point the host name at the server's addresses", () => {
+        assert.deepEqual(records.flatMap((r) => (r.type === "SRV" ? [] : [[r.type, r.name, r.address]])), [
+            ["A", "xmpp.johansson.example", "203.0.113.10"],
+            ["AAAA", "xmpp.johansson.example", "2001:db8::1"],
+        ]);
+    });
+
+    it("publish SRV records for apps and for federation, targeting the host name", () => {
+        const srv = records.flatMap((r) => (r.type === "SRV" ? [[r.name, r.port, r.target]] : []));
+        assert.deepEqual(srv, [
+            ["_xmpp-client._tcp.johansson.example", 5222, "xmpp.johansson.example"],
+            ["_xmpp-server._tcp.johansson.example", 5269, "xmpp.johansson.example"],
+        ]);
+    });
+
+    it("carry an explicit TTL", () => {
+        assert.ok(records.every((r) => r.ttl === 3600));
+    });
+
+    it("export as a zone file that BIND accepts", (t) => {
+        if (!hasTool(t, "named-checkzone", "bind9-utils")) return;
+        const dir = mkdtempSync(join(tmpdir(), "zone-"));
+        const zone = `$ORIGIN johansson.example.\n$TTL 3600\n@ IN SOA ns.johansson.example. hostmaster.johansson.example. 1 3600 600 86400 300\n@ IN NS ns.johansson.example.\nns IN A 192.0.2.53\n${renderZoneFile(records)}`;
+        writeFileSync(join(dir, "db"), zone);
+        const result = spawnSync("named-checkzone", ["johansson.example", join(dir, "db")], { encoding: "utf8" });
+        assert.equal(result.status, 0, result.stdout + result.stderr);
+    });
+});
+
+describe("the firewall", () => {
+    it("opens SSH only to the configured networks and XMPP to everyone", () => {
+        const model = { ...devFamily(), sshAllowedCidrs: ["198.51.100.0/24"] };
+        assert.deepEqual(renderFirewallRules(model).map((r) => [r.protocol, r.port ?? "", r.sourceIps.join(" ")]), [
+            ["tcp", "22", "198.51.100.0/24"],
+            ["tcp", "5222", "0.0.0.0/0 ::/0"],
+            ["tcp", "5269", "0.0.0.0/0 ::/0"],
+            ["icmp", "", "0.0.0.0/0 ::/0"],
+        ]);
+    });
+});
+
+describe("the server's shell scripts", () => {
+    const model = devFamily();
+    const scripts: Record<string, string> = {
+        "first-boot": renderServerFiles(model, VOLUME_DEVICE, DEPLOY_KEY).find((f) => f.path.endsWith("family-xmpp-first-boot"))?.content ?? "",
+        "wait-for-cloud-init": renderWaitForCloudInit(),
+        "ensure-account": renderEnsureAccount(model, "åsa"),
+        "delete-account": renderDeleteAccount(model, "åsa"),
+        "sync-family-files": renderSyncFamilyFiles(model, renderServerFamilyFiles(model, DEPLOY_KEY)),
+    };
+
+    for (const [name, script] of Object.entries(scripts)) {
+        it(`${name} passes shellcheck`, (t) => {
+            if (!hasTool(t, "shellcheck", "shellcheck")) return;
+            const result = spawnSync("shellcheck", ["-s", "sh", "-"], { input: script, encoding: "utf8" });
+            assert.equal(result.status, 0, result.stdout);
+        });
+    }
+
+    it("quote the member's address for the shell", () => {
+        assert.match(scripts["ensure-account"], /^jid='åsa@johansson\.example'$/m);
+    });
+
+    it("read the password from stdin, never from the command line", () => {
+        assert.match(scripts["ensure-account"], /IFS= read -r password/);
+        assert.doesNotMatch(scripts["ensure-account"], /adduser "\$jid" "\$password"/);
+    });
+});
