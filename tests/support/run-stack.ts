@@ -8,7 +8,16 @@ import * as pulumi from "@pulumi/pulumi";
 interface Declared {
     type: string;
     name: string;
+    id: string;
     inputs: Record<string, unknown>;
+}
+
+/** Hetzner ids are numbers (the program converts them with Number): a stable one per name. */
+function mockId(type: string, name: string): string {
+    if (!type.startsWith("hcloud:")) return `${name}-id`;
+    let hash = 7;
+    for (const char of name) hash = (hash * 31 + char.charCodeAt(0)) % 1_000_000;
+    return String(100_000 + hash);
 }
 
 const declared: Declared[] = [];
@@ -30,9 +39,10 @@ const fakeOutputs: Record<string, (name: string, inputs: Record<string, unknown>
 pulumi.runtime.setAllConfig(JSON.parse(process.env.FAMILY_XMPP_TEST_CONFIG ?? "{}"));
 pulumi.runtime.setMocks({
     newResource(args) {
-        declared.push({ type: args.type, name: args.name, inputs: args.inputs });
+        const id = mockId(args.type, args.name);
+        declared.push({ type: args.type, name: args.name, id, inputs: args.inputs });
         const extra = fakeOutputs[args.type]?.(args.name, args.inputs) ?? {};
-        return { id: `${args.name}-id`.replace(/[^A-Za-z0-9-]/g, "-"), state: { ...args.inputs, ...extra } };
+        return { id, state: { ...args.inputs, ...extra } };
     },
     call(args) {
         if (args.token === "cloudflare:index/getZone:getZone") return { id: "zone-123", zoneId: "zone-123", name: "zone" };
@@ -53,14 +63,18 @@ const recordOptions = () => pulumi.runtime.registerStackTransformation((args) =>
 
 async function main(): Promise<void> {
     let program: Record<string, unknown> = {};
-    try {
-        await pulumi.runtime.runInPulumiStack(async () => {
-            recordOptions();
+    let failure: Error | undefined;
+    await pulumi.runtime.runInPulumiStack(async () => {
+        recordOptions();
+        try {
             program = await import("../../index");
-        });
-    } catch (error) {
-        const runError = error instanceof pulumi.RunError || (error as Error).name === "RunError";
-        process.stdout.write(JSON.stringify({ error: { runError, message: (error as Error).message, stack: (error as Error).stack } }));
+        } catch (error) {
+            failure = error as Error;
+        }
+    });
+    if (failure) {
+        const runError = failure instanceof pulumi.RunError || failure.name === "RunError";
+        process.stdout.write(JSON.stringify({ declared, options, outputs: {}, error: { runError, message: failure.message, stack: failure.stack } }));
         return;
     }
     const outputs: Record<string, { value: unknown; secret: boolean }> = {};

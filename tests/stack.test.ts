@@ -1,0 +1,281 @@
+import assert from "node:assert/strict";
+import { before, describe, it } from "node:test";
+import {
+    optionsOf,
+    resourceNamed,
+    resourcesOf,
+    runStack,
+    secretValue,
+    StackRun,
+} from "./support/stack-harness";
+
+const SERVER = "hcloud:index/server:Server";
+const COMMAND = "command:remote:Command";
+const DNS_RECORD = "cloudflare:index/dnsRecord:DnsRecord";
+
+const FAMILY = {
+    domain: "family.test",
+    members: [
+        { username: "anna", name: "Anna", admin: true },
+        { username: "bo", name: "Bo" },
+        { username: "cecilia", name: "Cecilia" },
+    ],
+    groups: [
+        { name: "Family", members: ["anna", "bo"] },
+        { name: "Friends", members: ["anna", "cecilia"] },
+    ],
+    sshAllowedCidrs: ["198.51.100.0/24", "2001:db8:77::/48"],
+};
+
+const WITH_NEW_MEMBER = {
+    ...FAMILY,
+    members: [...FAMILY.members, { username: "dora", name: "Dora" }],
+    groups: [{ name: "Family", members: ["anna", "bo", "dora"] }, FAMILY.groups[1]],
+};
+
+let run: StackRun;
+let afterAddingDora: StackRun;
+
+before(() => {
+    run = runStack(FAMILY);
+    afterAddingDora = runStack(WITH_NEW_MEMBER);
+});
+
+describe("the server", () => {
+    it("is a Debian 12 cx23 in Falkenstein with Hetzner's delete and rebuild protection", () => {
+        const { inputs } = resourceNamed(run, SERVER, "family-server");
+        assert.equal(inputs.image, "debian-12");
+        assert.equal(inputs.serverType, "cx23");
+        assert.equal(inputs.location, "fsn1");
+        assert.equal(inputs.deleteProtection, true);
+        assert.equal(inputs.rebuildProtection, true);
+        assert.equal(inputs.backups, false);
+    });
+
+    it("boots from the rendered user data, which holds no password", () => {
+        const userData = String(resourceNamed(run, SERVER, "family-server").inputs.userData);
+        assert.ok(userData.startsWith("#cloud-config\n"));
+        assert.match(userData, /VirtualHost "family\.test"/);
+        for (const password of Object.values(run.outputs.passwords.value as Record<string, string>)) {
+            assert.ok(!userData.includes(password), "a member's password is in the user data");
+        }
+        assert.doesNotMatch(userData, /PRIVATE KEY/);
+    });
+
+    it("mounts the family's volume by its id", () => {
+        const userData = String(resourceNamed(run, SERVER, "family-server").inputs.userData);
+        const volumeId = resourceNamed(run, "hcloud:index/volume:Volume", "family-data").id;
+        assert.ok(userData.includes(`/dev/disk/by-id/scsi-0HC_Volume_${volumeId}`));
+    });
+
+    it("uses the two primary IPs, the firewall and the stack's deploy key", () => {
+        const { inputs } = resourceNamed(run, SERVER, "family-server");
+        const idOf = (type: string, name: string) => Number(resourceNamed(run, type, name).id);
+        assert.deepEqual(inputs.publicNets, [{
+            ipv4Enabled: true,
+            ipv4: idOf("hcloud:index/primaryIp:PrimaryIp", "family-ipv4"),
+            ipv6Enabled: true,
+            ipv6: idOf("hcloud:index/primaryIp:PrimaryIp", "family-ipv6"),
+        }]);
+        assert.deepEqual(inputs.firewallIds, [idOf("hcloud:index/firewall:Firewall", "family-firewall")]);
+        assert.deepEqual(inputs.sshKeys, [resourceNamed(run, "hcloud:index/sshKey:SshKey", "family-deploy-key").id]);
+    });
+
+    it("gets the data volume attached", () => {
+        const { inputs } = resourceNamed(run, "hcloud:index/volumeAttachment:VolumeAttachment", "family-data-attachment");
+        assert.equal(inputs.serverId, Number(resourceNamed(run, SERVER, "family-server").id));
+        assert.equal(inputs.volumeId, Number(resourceNamed(run, "hcloud:index/volume:Volume", "family-data").id));
+    });
+
+    it("ignores changes to its user data, so family changes never replace it", () => {
+        assert.deepEqual(optionsOf(run, SERVER, "family-server").ignoreChanges, ["userData"]);
+    });
+
+    it("has a generated ED25519 deploy key, so no one's private key is needed", () => {
+        assert.equal(resourceNamed(run, "tls:index/privateKey:PrivateKey", "family-deploy-key").inputs.algorithm, "ED25519");
+    });
+});
+
+describe("what outlives the server", () => {
+    it("keeps both primary IPs, protected and never deleted with the server", () => {
+        for (const family of ["ipv4", "ipv6"]) {
+            const { inputs } = resourceNamed(run, "hcloud:index/primaryIp:PrimaryIp", `family-${family}`);
+            assert.equal(inputs.type, family);
+            assert.equal(inputs.autoDelete, false);
+            assert.equal(inputs.deleteProtection, true);
+            assert.equal(optionsOf(run, "hcloud:index/primaryIp:PrimaryIp", `family-${family}`).protect, true);
+        }
+    });
+
+    it("keeps the data volume, protected, formatted ext4, 10 GB by default", () => {
+        const { inputs } = resourceNamed(run, "hcloud:index/volume:Volume", "family-data");
+        assert.equal(inputs.size, 10);
+        assert.equal(inputs.format, "ext4");
+        assert.equal(inputs.deleteProtection, true);
+        assert.equal(optionsOf(run, "hcloud:index/volume:Volume", "family-data").protect, true);
+    });
+
+    it("points reverse DNS of both addresses at the host name", () => {
+        const rdns = resourcesOf(run, "hcloud:index/rdns:Rdns").map((r) => [r.name, r.inputs.dnsPtr, r.inputs.ipAddress]);
+        assert.deepEqual(rdns.sort(), [
+            ["family-ipv4-rdns", "xmpp.family.test", "203.0.113.10"],
+            ["family-ipv6-rdns", "xmpp.family.test", "2001:db8:10::1"],
+        ]);
+    });
+});
+
+describe("the firewall", () => {
+    it("opens SSH to the configured networks only, and XMPP and ICMP to everyone", () => {
+        const { inputs } = resourceNamed(run, "hcloud:index/firewall:Firewall", "family-firewall");
+        const rules = (inputs.rules as { direction: string; protocol: string; port?: string; sourceIps: string[] }[])
+            .map((rule) => `${rule.direction} ${rule.protocol} ${rule.port ?? "-"} ${rule.sourceIps.join(",")}`);
+        assert.deepEqual(rules, [
+            "in tcp 22 198.51.100.0/24,2001:db8:77::/48",
+            "in tcp 5222 0.0.0.0/0,::/0",
+            "in tcp 5269 0.0.0.0/0,::/0",
+            "in icmp - 0.0.0.0/0,::/0",
+        ]);
+    });
+});
+
+describe("the DNS records", () => {
+    it("are never proxied, carry a TTL and say who manages them", () => {
+        const records = resourcesOf(run, DNS_RECORD);
+        assert.equal(records.length, 4);
+        for (const { inputs } of records) {
+            assert.equal(inputs.proxied, false);
+            assert.equal(inputs.ttl, 3600);
+            assert.equal(inputs.zoneId, "zone-123");
+            assert.match(String(inputs.comment), /Managed by family-xmpp/);
+        }
+    });
+
+    it("point the host name at the primary IPs", () => {
+        const a = resourceNamed(run, DNS_RECORD, "family-a-xmpp.family.test").inputs;
+        const aaaa = resourceNamed(run, DNS_RECORD, "family-aaaa-xmpp.family.test").inputs;
+        assert.deepEqual([a.name, a.type, a.content], ["xmpp.family.test", "A", "203.0.113.10"]);
+        assert.deepEqual([aaaa.name, aaaa.type, aaaa.content], ["xmpp.family.test", "AAAA", "2001:db8:10::1"]);
+    });
+
+    it("publish the client and server SRV records with their data", () => {
+        const client = resourceNamed(run, DNS_RECORD, "family-srv-_xmpp-client._tcp.family.test").inputs;
+        assert.equal(client.type, "SRV");
+        assert.deepEqual(client.data, { priority: 0, weight: 5, port: 5222, target: "xmpp.family.test" });
+        const server = resourceNamed(run, DNS_RECORD, "family-srv-_xmpp-server._tcp.family.test").inputs;
+        assert.deepEqual(server.data, { priority: 0, weight: 5, port: 5269, target: "xmpp.family.test" });
+    });
+});
+
+describe("provisioning over SSH", () => {
+    it("waits for the first boot, then writes the family files, then creates the accounts", () => {
+        assert.deepEqual(optionsOf(run, COMMAND, "family-first-boot").dependsOn, ["family"]);
+        assert.deepEqual(optionsOf(run, COMMAND, "family-files").dependsOn, ["family-first-boot"]);
+        for (const username of ["anna", "bo", "cecilia"]) {
+            assert.deepEqual(optionsOf(run, COMMAND, `family-account-${username}`).dependsOn, ["family-files"]);
+        }
+    });
+
+    it("logs in as root with the deploy key, kept secret", () => {
+        const connection = resourceNamed(run, COMMAND, "family-first-boot").inputs.connection;
+        assert.ok(secretValue(connection) !== undefined, "the connection (with the private key) is not secret");
+    });
+
+    it("creates one account per member, with the password on stdin as a secret", () => {
+        const accounts = resourcesOf(run, COMMAND).filter((c) => c.name.startsWith("family-account-"));
+        assert.deepEqual(accounts.map((c) => c.name), ["family-account-anna", "family-account-bo", "family-account-cecilia"]);
+        const anna = resourceNamed(run, COMMAND, "family-account-anna").inputs;
+        assert.match(String(anna.create), /^jid='anna@family\.test'$/m);
+        assert.equal(secretValue(anna.stdin), "pw-family-password-anna\n");
+        assert.ok(!String(anna.create).includes("pw-family-password-anna"));
+    });
+
+    it("deletes the account when the member leaves the config", () => {
+        const anna = resourceNamed(run, COMMAND, "family-account-anna").inputs;
+        assert.match(String(anna.delete), /deluser "\$jid"/);
+        assert.match(String(anna.delete), /^jid='anna@family\.test'$/m);
+    });
+
+    it("re-runs the server-wide steps on a new server", () => {
+        const serverId = resourceNamed(run, SERVER, "family-server").id;
+        assert.deepEqual(resourceNamed(run, COMMAND, "family-first-boot").inputs.triggers, [serverId]);
+        assert.deepEqual(resourceNamed(run, COMMAND, "family-files").inputs.triggers, [serverId]);
+    });
+
+    it("never ties an account to the server, so a rebuild cannot delete it", () => {
+        assert.equal(resourceNamed(run, COMMAND, "family-account-anna").inputs.triggers, undefined);
+    });
+
+    it("makes the initial passwords 24 characters long", () => {
+        assert.equal(resourceNamed(run, "random:index/randomPassword:RandomPassword", "family-password-anna").inputs.length, 24);
+    });
+});
+
+describe("adding a member", () => {
+    it("leaves every replacing input of the server as it was", () => {
+        const before = resourceNamed(run, SERVER, "family-server").inputs;
+        const after = resourceNamed(afterAddingDora, SERVER, "family-server").inputs;
+        const { userData: userDataBefore, ...restBefore } = before;
+        const { userData: userDataAfter, ...restAfter } = after;
+        assert.deepEqual(restAfter, restBefore);
+        // The user data does change, and the server ignores that change (see above).
+        assert.notEqual(userDataAfter, userDataBefore);
+    });
+
+    it("adds exactly one account step and leaves the others untouched", () => {
+        const accounts = (r: StackRun) => resourcesOf(r, COMMAND).filter((c) => c.name.startsWith("family-account-"));
+        assert.deepEqual(accounts(afterAddingDora).map((c) => c.name), [
+            "family-account-anna", "family-account-bo", "family-account-cecilia", "family-account-dora",
+        ]);
+        for (const account of accounts(run)) {
+            assert.deepEqual(resourceNamed(afterAddingDora, COMMAND, account.name).inputs, account.inputs);
+        }
+    });
+
+    it("updates the family files, putting the new member in her group", () => {
+        const create = String(resourceNamed(afterAddingDora, COMMAND, "family-files").inputs.create);
+        const groupsFile = /write_file '\/etc\/prosody\/family-groups\.txt' 'root:prosody' 0640 <<'FAMILY_XMPP_FILE_END'\n([\s\S]*?)FAMILY_XMPP_FILE_END/.exec(create);
+        assert.ok(groupsFile, "the files step does not write the groups file");
+        assert.match(Buffer.from(groupsFile[1], "base64").toString("utf8"), /\[Family\]\nanna@family\.test=Anna\nbo@family\.test=Bo\ndora@family\.test=Dora\n/);
+    });
+});
+
+describe("the stack outputs", () => {
+    it("give the host and the addresses", () => {
+        assert.equal(run.outputs.host.value, "xmpp.family.test");
+        assert.equal(run.outputs.ipv4.value, "203.0.113.10");
+        assert.equal(run.outputs.ipv6.value, "2001:db8:10::1");
+    });
+
+    it("list each member's address and groups", () => {
+        assert.deepEqual(run.outputs.members.value, [
+            { jid: "anna@family.test", name: "Anna", admin: true, groups: ["Family", "Friends"] },
+            { jid: "bo@family.test", name: "Bo", admin: false, groups: ["Family"] },
+            { jid: "cecilia@family.test", name: "Cecilia", admin: false, groups: ["Friends"] },
+        ]);
+    });
+
+    it("give the passwords as a secret", () => {
+        assert.equal(run.outputs.passwords.secret, true);
+        assert.deepEqual(Object.keys(run.outputs.passwords.value as object), ["anna@family.test", "bo@family.test", "cecilia@family.test"]);
+    });
+
+    it("give the DNS records and a zone file to paste elsewhere", () => {
+        assert.equal((run.outputs.dnsRecords.value as unknown[]).length, 4);
+        assert.match(String(run.outputs.zoneFile.value), /^_xmpp-client\._tcp\.family\.test\.\t3600\tIN\tSRV\t0 5 5222 xmpp\.family\.test\./m);
+    });
+});
+
+describe("a bad config", () => {
+    it("stops the program before any resource, listing every problem without a stack trace", () => {
+        const bad = runStack({ domain: "Family.Test", members: [{ username: "Anna", name: "Anna" }], serverType: "huge" });
+        assert.ok(bad.error, "the program did not fail");
+        assert.equal(bad.error.runError, true, "not a RunError, so Pulumi would print a stack trace");
+        assert.deepEqual(bad.declared.map((resource) => resource.type), ["pulumi:pulumi:Stack"]);
+        assert.equal(bad.error.message, [
+            "The family-xmpp config has 3 problems:",
+            "  - family-xmpp:domain: \"Family.Test\" has uppercase letters; write \"family.test\"",
+            "  - family-xmpp:members[0].username: \"Anna\" has uppercase letters; XMPP usernames are case-insensitive, write \"anna\"",
+            "  - family-xmpp:serverType: \"huge\" is not known. Choose one of: cx23, cx33, cx43, cx53, cax11, cax21, cax31, cax41, cpx12, cpx22, cpx32, cpx42, cpx52, cpx62, ccx13, ccx23, ccx33, ccx43, ccx53, ccx63",
+        ].join("\n"));
+    });
+});
