@@ -1,4 +1,5 @@
 import { FamilyModel, jidOf } from "../model/family";
+import { PRODUCTION_PATHS } from "./layout";
 import { ServerFile } from "./server-files";
 import { fillTemplate, shellWord } from "./template";
 
@@ -24,7 +25,12 @@ export function accountScriptStdin(password: string): string {
     return `${password}\n`;
 }
 
-export function renderSyncFamilyFiles(model: FamilyModel, files: readonly ServerFile[], prosodyctl = SERVER_PROSODYCTL): string {
+export function renderSyncFamilyFiles(
+    model: FamilyModel,
+    files: readonly ServerFile[],
+    groupsFile: string = PRODUCTION_PATHS.groupsFile,
+    prosodyctl = SERVER_PROSODYCTL,
+): string {
     const writes = files.map((file) => {
         const base64 = Buffer.from(file.content, "utf8").toString("base64").replace(/.{1,76}/g, "$&\n");
         return `write_file ${shellWord(file.path)} ${shellWord(file.owner)} ${file.permissions} <<'${HEREDOC_END}'\n${base64}${HEREDOC_END}`;
@@ -33,5 +39,6 @@ export function renderSyncFamilyFiles(model: FamilyModel, files: readonly Server
         WRITE_FILES: writes.join("\n"),
         PROSODYCTL: prosodyctl,
         DOMAIN: model.domain,
+        GROUPS_FILE: shellWord(groupsFile),
     });
 }

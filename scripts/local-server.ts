@@ -88,7 +88,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
             caCertificate,
             credentials,
             applyFamilyChange(changed: FamilyModel) {
-                runScript(renderSyncFamilyFiles(changed, familyFiles(changed), prosodyctl));
+                runScript(renderSyncFamilyFiles(changed, familyFiles(changed), paths.groupsFile, prosodyctl));
                 Object.assign(credentials, ensureAccounts(changed, stateDir, prosodyctl));
             },
             stop: () => stopProsody(prosody),

@@ -1,0 +1,180 @@
+/**
+ * The rendered config on a real Prosody 0.12 (Debian's package), with accounts made by the very
+ * scripts the provisioning step runs over SSH, probed by a real XMPP client library over STARTTLS.
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { getCACertificates, setDefaultCACertificates } from "node:tls";
+import { after, before, describe, it } from "node:test";
+import { xml } from "@xmpp/client";
+import { FamilyModel } from "../model/family";
+import { formatProblems, parseFamilyConfig } from "../model/validate";
+import { LocalServer, prosodyInstalled, startLocalServer } from "../scripts/local-server";
+import { RawStream } from "./support/raw-stream";
+import { login, Session } from "./support/xmpp";
+
+function family(raw: Record<string, unknown>): FamilyModel {
+    const result = parseFamilyConfig(raw);
+    if (!result.ok) throw new Error(formatProblems(result.problems));
+    return result.model;
+}
+
+const MEMBERS = [
+    { username: "anna", name: "Anna", admin: true },
+    { username: "bo", name: "Bo" },
+    { username: "åsa", name: "Mormor Åsa" },
+    { username: "dora", name: "Dora" },
+];
+const FAMILY = family({
+    domain: "family.test",
+    members: MEMBERS,
+    groups: [
+        { name: "Family", members: ["anna", "bo", "åsa"] },
+        { name: "Cousins", members: ["dora"] },
+    ],
+});
+const DOMAIN = FAMILY.domain;
+const jid = (username: string) => `${username}@${DOMAIN}`;
+
+const skipReason = prosodyInstalled() ? undefined : "Prosody is not installed (apt-get install prosody)";
+if (skipReason && process.env.CI === "true") throw new Error(`${skipReason}; .ci/run should have installed it`);
+
+let server: LocalServer;
+let stateDir: string;
+const sessions: Session[] = [];
+
+async function loggedIn(username: string, resource?: string): Promise<Session> {
+    const session = await login(server, jid(username), undefined, resource);
+    sessions.push(session);
+    return session;
+}
+
+describe("the family server on a real Prosody", { skip: skipReason }, () => {
+    before(async () => {
+        stateDir = mkdtempSync(join(tmpdir(), "family-xmpp-prosody-"));
+        server = await startLocalServer({ model: FAMILY, stateDir, portOffset: 20000 + (process.pid % 2000) });
+        setDefaultCACertificates([...getCACertificates("default"), server.caCertificate]);
+    });
+
+    after(async () => {
+        await Promise.allSettled(sessions.map((session) => session.stop()));
+        await server?.stop();
+        rmSync(stateDir, { recursive: true, force: true });
+    });
+
+    it("lets every member log in over STARTTLS with the certificate for the family's domain", async () => {
+        for (const { username } of MEMBERS) {
+            const session = await loggedIn(username, "login-check");
+            assert.equal(session.jid, jid(username));
+            await session.stop();
+        }
+    });
+
+    it("shows each member the rest of their group, with names, subscription both and the group", async () => {
+        const anna = await loggedIn("anna");
+        assert.deepEqual(sortByJid(await anna.roster()), [
+            { jid: jid("bo"), name: "Bo", subscription: "both", groups: ["Family"] },
+            { jid: jid("åsa"), name: "Mormor Åsa", subscription: "both", groups: ["Family"] },
+        ]);
+    });
+
+    it("does not show members of another group", async () => {
+        const dora = await loggedIn("dora");
+        assert.deepEqual(await dora.roster(), []);
+        const bo = await loggedIn("bo");
+        assert.ok(!(await bo.roster()).some((item) => item.jid === jid("dora")));
+    });
+
+    it("shares presence within the group without any subscription request", async () => {
+        const anna = await loggedIn("anna", "presence");
+        const bo = await loggedIn("bo", "presence");
+        await anna.xmpp.send(xml("presence"));
+        await bo.xmpp.send(xml("presence"));
+        await anna.waitFor((s) => s.is("presence") && (s.attrs.from ?? "").startsWith(`${jid("bo")}/`) && !s.attrs.type, "Bo's presence");
+        await bo.waitFor((s) => s.is("presence") && (s.attrs.from ?? "").startsWith(`${jid("anna")}/`) && !s.attrs.type, "Anna's presence");
+        const requests = [...anna.received, ...bo.received].filter((s) => s.is("presence") && s.attrs.type === "subscribe");
+        assert.deepEqual(requests.map(String), []);
+    });
+
+    it("delivers a message from one member to another", async () => {
+        const anna = await loggedIn("anna", "chat");
+        const åsa = await loggedIn("åsa", "chat");
+        await åsa.xmpp.send(xml("presence"));
+        await anna.xmpp.send(xml("message", { to: jid("åsa"), type: "chat" }, xml("body", {}, "Hej mormor! 👋")));
+        const message = await åsa.waitFor((s) => s.is("message") && s.getChildText("body") !== null, "Anna's message");
+        assert.equal(message.getChildText("body"), "Hej mormor! 👋");
+        assert.ok((message.attrs.from ?? "").startsWith(`${jid("anna")}/`));
+    });
+
+    it("refuses to register a new account in-band, and does not offer it", async () => {
+        const stream = await RawStream.open(server.listeners.c2sPort, DOMAIN);
+        try {
+            const features = await stream.startTls();
+            assert.doesNotMatch(features, /iq-register/);
+            stream.send("<iq type='set' id='reg1'><query xmlns='jabber:iq:register'><username>mallory</username><password>Secret-123</password></query></iq>");
+            const reply = await stream.waitFor(/<iq[^>]*id=['"]reg1['"][\s\S]*?(<\/iq>|\/>)/, "a reply to the registration");
+            assert.match(reply, /type=['"]error['"]/);
+        } finally {
+            stream.close();
+        }
+        await assert.rejects(login(server, jid("mallory"), "Secret-123"));
+    });
+
+    it("refuses to authenticate before TLS", async () => {
+        const stream = await RawStream.open(server.listeners.c2sPort, DOMAIN);
+        try {
+            const features = stream.plainFeatures;
+            assert.match(features, /<starttls xmlns=['"]urn:ietf:params:xml:ns:xmpp-tls['"]>\s*<required\/>/);
+            assert.doesNotMatch(features, /<mechanisms/);
+            const credentials = Buffer.from(`\0anna\0${server.credentials[jid("anna")]}`).toString("base64");
+            stream.send(`<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${credentials}</auth>`);
+            const answer = await stream.waitFor(/<failure[\s\S]*?<\/failure>|<stream:error>[\s\S]*?<\/stream:error>|<success/, "an answer to <auth/>");
+            assert.doesNotMatch(answer, /<success/);
+        } finally {
+            stream.close();
+        }
+    });
+
+    it("refuses a wrong password", async () => {
+        await assert.rejects(login(server, jid("anna"), "not-the-password"));
+    });
+
+    it("keeps an existing account and its password when the account step runs again", async () => {
+        const before = server.credentials[jid("bo")];
+        server.applyFamilyChange(FAMILY);
+        const bo = await loggedIn("bo", "after-rerun");
+        assert.equal(server.credentials[jid("bo")], before);
+        await bo.stop();
+    });
+
+    it("applies a family change to the running server: online apps are asked to reconnect, and every roster follows", async () => {
+        const online = await loggedIn("anna", "online-during-change");
+        const closed = new Promise<string>((resolve) => online.xmpp.on("error", (error: Error) => resolve(String(error))));
+        const changed = family({
+            domain: DOMAIN,
+            members: [...MEMBERS, { username: "erik", name: "Erik" }],
+            groups: [
+                { name: "Family", members: ["anna", "åsa", "erik"] },
+                { name: "Cousins", members: ["dora", "bo"] },
+            ],
+        });
+        server.applyFamilyChange(changed);
+        assert.match(await closed, /reset/);
+
+        const anna = await loggedIn("anna", "after-change");
+        assert.deepEqual(sortByJid(await anna.roster()).map((item) => [item.jid, item.groups.join()]), [
+            [jid("erik"), "Family"],
+            [jid("åsa"), "Family"],
+        ]);
+        const bo = await loggedIn("bo", "after-change");
+        assert.deepEqual((await bo.roster()).map((item) => [item.jid, item.groups.join()]), [[jid("dora"), "Cousins"]]);
+        const erik = await loggedIn("erik", "after-change");
+        assert.deepEqual(sortByJid(await erik.roster()).map((item) => item.jid), [jid("anna"), jid("åsa")]);
+    });
+});
+
+function sortByJid<T extends { jid: string }>(items: T[]): T[] {
+    return [...items].sort((a, b) => (a.jid < b.jid ? -1 : 1));
+}

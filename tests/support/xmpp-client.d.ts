@@ -1,0 +1,48 @@
+// The parts of @xmpp/client (which ships no types) that the tests use.
+declare module "@xmpp/client" {
+    export interface Element {
+        readonly name: string;
+        readonly attrs: Record<string, string | undefined>;
+        readonly children: (Element | string)[];
+        is(name: string, xmlns?: string): boolean;
+        getChild(name: string, xmlns?: string): Element | undefined;
+        getChildren(name: string, xmlns?: string): Element[];
+        getChildText(name: string, xmlns?: string): string | null;
+        text(): string;
+        toString(): string;
+    }
+
+    export interface JID {
+        toString(): string;
+        bare(): JID;
+    }
+
+    export interface Client {
+        start(): Promise<JID>;
+        stop(): Promise<void>;
+        send(...elements: Element[]): Promise<void>;
+        on(event: "stanza", listener: (stanza: Element) => void): this;
+        on(event: "error", listener: (error: Error) => void): this;
+        on(event: "online", listener: (jid: JID) => void): this;
+        on(event: string, listener: (...args: unknown[]) => void): this;
+        readonly iqCaller: { request(iq: Element, timeout?: number): Promise<Element> };
+        readonly reconnect: { stop(): void };
+        jid?: JID;
+    }
+
+    export interface ClientOptions {
+        service: string;
+        domain: string;
+        username?: string;
+        password?: string;
+        resource?: string;
+        /** Called with the server's mechanisms to authenticate as the caller chooses. */
+        credentials?: (
+            authenticate: (credentials: { username: string; password: string }, mechanism: string) => Promise<void>,
+            mechanisms: string[],
+        ) => Promise<void>;
+    }
+
+    export function client(options: ClientOptions): Client;
+    export function xml(name: string, attrs?: Record<string, string>, ...children: (Element | string)[]): Element;
+}
