@@ -9,19 +9,17 @@ import { SSH_KEY_TYPES } from "./known-values";
 export function dnsNameProblem(name: string): string | undefined {
     if (name !== name.trim()) return `"${name}" has spaces around it`;
     if (name.endsWith(".")) return `"${name}" ends with a dot; write "${name.replace(/\.+$/, "")}"`;
-    if (name !== name.toLowerCase()) return `"${name}" has uppercase letters; write "${name.toLowerCase()}"`;
     if (/[^\x00-\x7f]/.test(name)) {
         return `"${name}" has non-ASCII letters; write the domain in its punycode form (the "xn--" name your registrar shows)`;
     }
+    if (/[^A-Za-z0-9.-]/.test(name)) return `"${name}" may only contain letters a-z, digits, hyphens and dots`;
+    if (name !== name.toLowerCase()) return `"${name}" has uppercase letters; write "${name.toLowerCase()}"`;
     if (name.length > 253) return `"${name}" is longer than the 253 characters a DNS name may have`;
     const labels = name.split(".");
     if (labels.length < 2) return `"${name}" is not a full domain name; write something like "johansson.me"`;
     for (const label of labels) {
         if (label.length === 0) return `"${name}" has an empty part between dots`;
         if (label.length > 63) return `"${name}" has a part longer than 63 characters ("${label}")`;
-        if (!/^[a-z0-9-]+$/.test(label)) {
-            return `"${name}" may only contain letters a-z, digits, hyphens and dots ("${label}" does not fit)`;
-        }
         if (label.startsWith("-") || label.endsWith("-")) {
             return `"${name}" has a part that starts or ends with a hyphen ("${label}")`;
         }
