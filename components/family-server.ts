@@ -106,7 +106,12 @@ export class FamilyServer extends pulumi.ComponentResource {
             deleteProtection: true,
             rebuildProtection: true,
             labels,
-        }, { parent: this, ignoreChanges: ["userData"] });
+        }, {
+            parent: this,
+            ignoreChanges: ["userData"],
+            // The primary IPs belong to one server at a time: the old one must go first.
+            deleteBeforeReplace: true,
+        });
 
         new hcloud.VolumeAttachment(`${name}-data-attachment`, {
             serverId: server.id.apply(Number),

@@ -134,9 +134,9 @@ describe("the cloud-init user data", () => {
     });
 
     it("gives every file mode as a string, which cloud-init's YAML 1.1 reader keeps as octal", (t) => {
-        if (!hasTool(t, "python3", "python3-yaml")) return;
+        if (!hasTool(t, "/usr/bin/python3", "python3-yaml")) return;
         const script = "import sys, yaml; d = yaml.safe_load(sys.stdin); print(','.join(type(f['permissions']).__name__ for f in d['write_files']))";
-        const result = spawnSync("python3", ["-c", script], { input: userData, encoding: "utf8" });
+        const result = spawnSync("/usr/bin/python3", ["-c", script], { input: userData, encoding: "utf8" });
         assert.equal(result.status, 0, result.stderr);
         assert.deepEqual(new Set(result.stdout.trim().split(",")), new Set(["str"]));
     });

@@ -91,6 +91,10 @@ describe("the server", () => {
         assert.deepEqual(optionsOf(run, SERVER, "family-server").ignoreChanges, ["userData"]);
     });
 
+    it("is deleted before its replacement is created, since the primary IPs move to the new one", () => {
+        assert.equal(optionsOf(run, SERVER, "family-server").deleteBeforeReplace, true);
+    });
+
     it("has a generated ED25519 deploy key, so no one's private key is needed", () => {
         assert.equal(resourceNamed(run, "tls:index/privateKey:PrivateKey", "family-deploy-key").inputs.algorithm, "ED25519");
     });

@@ -21,7 +21,14 @@ function mockId(type: string, name: string): string {
 }
 
 const declared: Declared[] = [];
-const options: { type: string; name: string; protect: boolean; ignoreChanges: string[]; dependsOn: string[] }[] = [];
+const options: {
+    type: string;
+    name: string;
+    protect: boolean;
+    ignoreChanges: string[];
+    deleteBeforeReplace: boolean;
+    dependsOn: string[];
+}[] = [];
 
 const fakeOutputs: Record<string, (name: string, inputs: Record<string, unknown>) => Record<string, unknown>> = {
     "hcloud:index/primaryIp:PrimaryIp": (_, inputs) => ({
@@ -56,6 +63,7 @@ const recordOptions = () => pulumi.runtime.registerStackTransformation((args) =>
         name: args.name,
         protect: args.opts.protect === true,
         ignoreChanges: args.opts.ignoreChanges ?? [],
+        deleteBeforeReplace: (args.opts as { deleteBeforeReplace?: boolean }).deleteBeforeReplace === true,
         dependsOn: ([] as unknown[]).concat(args.opts.dependsOn ?? []).map((r) => (r as { __name?: string }).__name ?? "?"),
     });
     return undefined;

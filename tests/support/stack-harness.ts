@@ -13,6 +13,7 @@ export interface ResourceOptionsSeen {
     readonly name: string;
     readonly protect: boolean;
     readonly ignoreChanges: string[];
+    readonly deleteBeforeReplace: boolean;
     readonly dependsOn: string[];
 }
 
