@@ -10,9 +10,15 @@ certificates_dir={{ CERTIFICATES_DIR }}
 domain={{ DOMAIN }}
 hostname={{ HOSTNAME }}
 
-# The volume is attached moments after the server is created, possibly after cloud-init looked
-# for it: wait for it, then mount it as /etc/fstab says. Without it Prosody stays stopped, so that
-# no account is ever written to the system disk.
+# The data volume, by id, in /etc/fstab; "nofail": a missing volume never blocks a boot (Prosody,
+# which requires the mount, waits instead). The volume is attached moments after the server is
+# created, possibly after this script started: wait for it, then mount it. Without it Prosody
+# stays stopped, so that no account is ever written to the system disk.
+if ! grep -qs "^$volume_device " /etc/fstab; then
+    echo "$volume_device $data_mount ext4 discard,nofail,defaults 0 2" >>/etc/fstab
+    systemctl daemon-reload
+fi
+install -d -m 0755 "$data_mount"
 waited=0
 until mountpoint -q "$data_mount"; do
     if [ -b "$volume_device" ]; then

@@ -129,6 +129,10 @@ function ipv4Network(address: string, prefix: number): string {
     return [24, 16, 8, 0].map((shift) => Math.floor(network / 2 ** shift) % 256).join(".");
 }
 
+export function isRecord(value: unknown): value is Record<string, unknown> {
+    return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
 /** The closest candidate by edit distance, to suggest "did you mean …?" for typos. */
 export function closest(value: string, candidates: readonly string[]): string | undefined {
     let best: { candidate: string; distance: number } | undefined;

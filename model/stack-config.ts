@@ -1,5 +1,6 @@
 import { load } from "js-yaml";
 import { CONFIG_NAMESPACE } from "./known-values";
+import { isRecord } from "./rules";
 
 const PREFIX = `${CONFIG_NAMESPACE}:`;
 
@@ -36,8 +37,4 @@ function parseEngineValue(text: string): unknown {
     } catch {
         return text;
     }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-    return typeof value === "object" && value !== null && !Array.isArray(value);
 }

@@ -12,6 +12,7 @@ import {
     displayNameProblem,
     dnsNameProblem,
     groupNameProblem,
+    isRecord,
     isWithinZone,
     sshPublicKeyProblem,
     usernameProblem,
@@ -323,10 +324,6 @@ function reportUnknownFields(at: string, entry: Record<string, unknown>, known: 
             report(`${at}.${field}`, `is not a field here${suggestion ? `; did you mean "${suggestion}"?` : ""} (known: ${known.join(", ")})`);
         }
     }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-    return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function describe(value: unknown): string {

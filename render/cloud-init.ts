@@ -1,6 +1,5 @@
 import { dump } from "js-yaml";
 import { FamilyModel } from "../model/family";
-import { DATA_MOUNT } from "./layout";
 import { FIRST_BOOT_SCRIPT, renderServerFiles } from "./server-files";
 
 /** Hetzner rejects user data above 32 KiB. */
@@ -28,7 +27,6 @@ export function renderCloudInit(model: FamilyModel, volumeDevice: string, deploy
         package_update: true,
         package_upgrade: true,
         packages: [...SERVER_PACKAGES],
-        mounts: [[volumeDevice, DATA_MOUNT, "ext4", "discard,nofail,defaults", "0", "2"]],
         write_files: files.map((file) => ({
             path: file.path,
             content: file.content,

@@ -39,7 +39,7 @@ export function renderDnsRecords<Address>(model: FamilyModel, addresses: ServerA
             weight: 5,
             port: PRODUCTION_LISTENERS.c2sPort,
             target: server,
-            purpose: "where apps connect for addresses @" + model.domain,
+            purpose: `where apps connect for addresses @${model.domain}`,
         },
         {
             type: "SRV",
@@ -49,7 +49,7 @@ export function renderDnsRecords<Address>(model: FamilyModel, addresses: ServerA
             weight: 5,
             port: PRODUCTION_LISTENERS.s2sPort,
             target: server,
-            purpose: "where other servers deliver messages for @" + model.domain,
+            purpose: `where other servers deliver messages for @${model.domain}`,
         },
     ];
 }

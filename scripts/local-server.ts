@@ -5,7 +5,7 @@ import { connect } from "node:net";
 import { join, resolve } from "node:path";
 import { FamilyModel, jidOf } from "../model/family";
 import { Listeners, PRODUCTION_LISTENERS, ServerPaths } from "../render/layout";
-import { accountScriptStdin, renderEnsureAccount, renderSyncFamilyFiles } from "../render/provisioning";
+import { accountScriptStdin, renderDeleteAccount, renderEnsureAccount, renderSyncFamilyFiles } from "../render/provisioning";
 import { renderFamilyFiles, ServerFile } from "../render/server-files";
 import { shellWord } from "../render/template";
 
@@ -23,7 +23,10 @@ export interface LocalServer {
     readonly caCertificate: string;
     /** `{ jid: password }` for every member. */
     readonly credentials: Readonly<Record<string, string>>;
-    /** Writes the family files for `model` and makes the running Prosody read them, as `pulumi up` does. */
+    /**
+     * What `pulumi up` does after the family config changed: the family files written and read
+     * again, accounts created for new members and deleted for removed ones.
+     */
     applyFamilyChange(model: FamilyModel): void;
     stop(): Promise<void>;
 }
@@ -80,6 +83,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     try {
         await waitForPort(listeners.c2sPort, prosody, paths.logFile);
         const credentials = ensureAccounts(model, stateDir, prosodyctl);
+        let current = model;
         return {
             model,
             stateDir,
@@ -90,6 +94,12 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
             applyFamilyChange(changed: FamilyModel) {
                 runScript(renderSyncFamilyFiles(changed, familyFiles(changed), paths.groupsFile, prosodyctl));
                 Object.assign(credentials, ensureAccounts(changed, stateDir, prosodyctl));
+                const kept = new Set(changed.members.map((member) => member.username));
+                for (const { username } of current.members.filter((member) => !kept.has(member.username))) {
+                    runScript(renderDeleteAccount(current, username, prosodyctl));
+                    delete credentials[jidOf(current, username)];
+                }
+                current = changed;
             },
             stop: () => stopProsody(prosody),
         };
@@ -168,7 +178,8 @@ async function refusePortInUse(port: number): Promise<void> {
     }
 }
 
-function portOpen(port: number): Promise<boolean> {
+/** Whether something accepts TCP connections on 127.0.0.1:port. */
+export function portOpen(port: number): Promise<boolean> {
     return new Promise((done) => {
         const socket = connect({ host: "127.0.0.1", port });
         socket.once("connect", () => { socket.destroy(); done(true); });

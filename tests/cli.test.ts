@@ -2,12 +2,11 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { dump } from "js-yaml";
-import { prosodyInstalled } from "../scripts/local-server";
+import { portOpen, prosodyInstalled } from "../scripts/local-server";
 import { hasTool } from "./support/tools";
 
 const ROOT = join(__dirname, "..");
@@ -124,14 +123,6 @@ describe("npm start", { skip: prosodyInstalled() ? undefined : "Prosody is not i
         }
     });
 });
-
-function portOpen(port: number): Promise<boolean> {
-    return new Promise((resolve) => {
-        const socket = connect({ host: "127.0.0.1", port });
-        socket.once("connect", () => { socket.destroy(); resolve(true); });
-        socket.once("error", () => resolve(false));
-    });
-}
 
 async function waitUntil(condition: () => boolean, timeoutMs: number, describeState: () => string): Promise<void> {
     const deadline = Date.now() + timeoutMs;

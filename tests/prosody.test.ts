@@ -173,6 +173,17 @@ describe("the family server on a real Prosody", { skip: skipReason }, () => {
         const erik = await loggedIn("erik", "after-change");
         assert.deepEqual(sortByJid(await erik.roster()).map((item) => item.jid), [jid("anna"), jid("åsa")]);
     });
+
+    it("deletes the account of a member removed from the config", async () => {
+        const doraPassword = server.credentials[jid("dora")];
+        await (await loggedIn("dora", "before-removal")).stop();
+        server.applyFamilyChange(family({
+            domain: DOMAIN,
+            members: MEMBERS.filter((member) => member.username !== "dora"),
+            groups: [{ name: "Family", members: ["anna", "bo", "åsa"] }],
+        }));
+        await assert.rejects(login(server, jid("dora"), doraPassword), /not-authorized/);
+    });
 });
 
 function sortByJid<T extends { jid: string }>(items: T[]): T[] {

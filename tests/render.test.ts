@@ -40,7 +40,6 @@ function matchesGolden(name: string, actual: string): void {
 
 interface CloudConfig {
     packages: string[];
-    mounts: string[][];
     write_files: { path: string; content: string; owner: string; permissions: string; defer?: boolean }[];
     runcmd: string[][];
     ssh_pwauth: boolean;
@@ -156,7 +155,14 @@ describe("the cloud-init user data", () => {
     });
 
     it("mounts the Hetzner volume by id, without blocking boot if it is missing", () => {
-        assert.deepEqual(cloudConfig.mounts, [[VOLUME_DEVICE, "/srv/family-data", "ext4", "discard,nofail,defaults", "0", "2"]]);
+        const firstBoot = cloudConfig.write_files.find((f) => f.path === "/usr/local/sbin/family-xmpp-first-boot")?.content ?? "";
+        assert.match(firstBoot, /^volume_device='\/dev\/disk\/by-id\/scsi-0HC_Volume_100200300'$/m);
+        assert.match(firstBoot, /echo "\$volume_device \$data_mount ext4 discard,nofail,defaults 0 2" >>\/etc\/fstab/);
+    });
+
+    it("waits for the volume, attached only after the server is created, before starting Prosody", () => {
+        const firstBoot = cloudConfig.write_files.find((f) => f.path === "/usr/local/sbin/family-xmpp-first-boot")?.content ?? "";
+        assert.ok(firstBoot.indexOf("until mountpoint -q") < firstBoot.indexOf("systemctl restart prosody"));
     });
 
     it("keeps Prosody stopped unless the data volume is mounted", () => {
