@@ -38,7 +38,8 @@ export class FamilyServer extends pulumi.ComponentResource {
         super("family-xmpp:index:FamilyServer", name, {}, opts);
         const { model } = args;
         const { location } = model.hetzner;
-        const labels = { "managed-by": "family-xmpp", family: model.domain.replace(/[^a-z0-9-]/g, "-") };
+        // Hetzner label values: at most 63 characters of [a-z0-9-_.], starting and ending alphanumeric.
+        const labels = { "managed-by": "family-xmpp", family: model.domain.slice(0, 63).replace(/[^a-z0-9]+$/, "") };
 
         // The stack's own key: the same `pulumi up` works from a laptop or a pipeline, without
         // anyone's private key. It lives in the state, encrypted as a secret.
