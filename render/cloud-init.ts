@@ -24,6 +24,9 @@ export function renderCloudInit(model: FamilyModel, volumeDevice: string, deploy
         fqdn: model.hostname,
         prefer_fqdn_over_hostname: true,
         ssh_pwauth: false,
+        // The stack and the family's admins log in as root, by key only (see the sshd drop-in);
+        // Debian's stock cloud.cfg would otherwise turn root's keys into "login as debian" stubs.
+        disable_root: false,
         package_update: true,
         package_upgrade: true,
         packages: [...SERVER_PACKAGES],

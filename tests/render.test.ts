@@ -43,6 +43,7 @@ interface CloudConfig {
     write_files: { path: string; content: string; owner: string; permissions: string; defer?: boolean }[];
     runcmd: string[][];
     ssh_pwauth: boolean;
+    disable_root: boolean;
 }
 
 describe("the Prosody config", () => {
@@ -147,8 +148,9 @@ describe("the cloud-init user data", () => {
         assert.match(autoUpgrades?.content ?? "", /APT::Periodic::Unattended-Upgrade "1";/);
     });
 
-    it("allows SSH by key only", () => {
+    it("allows SSH by key only, root included (the deploy key)", () => {
         assert.equal(cloudConfig.ssh_pwauth, false);
+        assert.equal(cloudConfig.disable_root, false);
         const sshd = cloudConfig.write_files.find((f) => f.path.startsWith("/etc/ssh/sshd_config.d/"));
         assert.match(sshd?.content ?? "", /^PasswordAuthentication no$/m);
         assert.match(sshd?.content ?? "", /^PermitRootLogin prohibit-password$/m);
