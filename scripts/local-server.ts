@@ -114,8 +114,11 @@ function writeServerFile(file: ServerFile): void {
     chmodSync(file.path, parseInt(file.permissions, 8));
 }
 
-/** A local CA and a certificate for the domain signed by it, kept across runs. Returns the CA's PEM. */
-function ensureCertificates(stateDir: string, certificatesDir: string, model: FamilyModel): string {
+/**
+ * A local CA (in `stateDir`) and a certificate for the domain and host name signed by it (in
+ * `certificatesDir`, named as Prosody looks for it), kept across runs. Returns the CA's PEM.
+ */
+export function ensureCertificates(stateDir: string, certificatesDir: string, model: FamilyModel): string {
     const caKey = join(stateDir, "ca.key");
     const caCert = join(stateDir, "ca.crt");
     const key = join(certificatesDir, `${model.domain}.key`);

@@ -14,8 +14,8 @@ export class RawStream {
         this.listen();
     }
 
-    static async open(port: number, domain: string): Promise<RawStream> {
-        const socket = tcpConnect({ host: "127.0.0.1", port });
+    static async open(port: number, domain: string, host = "127.0.0.1"): Promise<RawStream> {
+        const socket = tcpConnect({ host, port });
         await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
         const stream = new RawStream(socket, domain);
         stream.plainFeatures = await stream.restart();

@@ -12,11 +12,15 @@ interface Declared {
     inputs: Record<string, unknown>;
 }
 
-/** Hetzner ids are numbers (the program converts them with Number): a stable one per name. */
+/**
+ * Hetzner ids are numbers (the program converts them with Number): a stable one per name. A
+ * rebuilt server is a new server with a new id: FAMILY_XMPP_TEST_SERVER_GENERATION gives it one.
+ */
 function mockId(type: string, name: string): string {
     if (!type.startsWith("hcloud:")) return `${name}-id`;
+    const generation = type === "hcloud:index/server:Server" ? process.env.FAMILY_XMPP_TEST_SERVER_GENERATION ?? "" : "";
     let hash = 7;
-    for (const char of name) hash = (hash * 31 + char.charCodeAt(0)) % 1_000_000;
+    for (const char of name + generation) hash = (hash * 31 + char.charCodeAt(0)) % 1_000_000;
     return String(100_000 + hash);
 }
 
@@ -30,15 +34,24 @@ const options: {
     dependsOn: string[];
 }[] = [];
 
+/**
+ * What the clouds would answer. The boot test points the "server" at its container and hands in a
+ * real key pair (FAMILY_XMPP_TEST_IPV4, FAMILY_XMPP_TEST_DEPLOY_KEY as `{"private","public"}`), so
+ * that the captured commands can be replayed over real SSH.
+ */
+const ipv4 = process.env.FAMILY_XMPP_TEST_IPV4 ?? "203.0.113.10";
+const deployKey = process.env.FAMILY_XMPP_TEST_DEPLOY_KEY
+    ? (JSON.parse(process.env.FAMILY_XMPP_TEST_DEPLOY_KEY) as { private: string; public: string })
+    : undefined;
 const fakeOutputs: Record<string, (name: string, inputs: Record<string, unknown>) => Record<string, unknown>> = {
     "hcloud:index/primaryIp:PrimaryIp": (_, inputs) => ({
-        ipAddress: inputs.type === "ipv4" ? "203.0.113.10" : "2001:db8:10::/64",
+        ipAddress: inputs.type === "ipv4" ? ipv4 : "2001:db8:10::/64",
         ipNetwork: inputs.type === "ipv4" ? "" : "2001:db8:10::/64",
     }),
-    "hcloud:index/server:Server": () => ({ ipv4Address: "203.0.113.10", ipv6Address: "2001:db8:10::1" }),
+    "hcloud:index/server:Server": () => ({ ipv4Address: ipv4, ipv6Address: "2001:db8:10::1" }),
     "tls:index/privateKey:PrivateKey": (name) => ({
-        publicKeyOpenssh: `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeDeployKeyFor${name.replace(/[^A-Za-z0-9]/g, "")}\n`,
-        privateKeyOpenssh: `-----BEGIN OPENSSH PRIVATE KEY-----\nfake-${name}\n-----END OPENSSH PRIVATE KEY-----\n`,
+        publicKeyOpenssh: deployKey?.public ?? `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeDeployKeyFor${name.replace(/[^A-Za-z0-9]/g, "")}\n`,
+        privateKeyOpenssh: deployKey?.private ?? `-----BEGIN OPENSSH PRIVATE KEY-----\nfake-${name}\n-----END OPENSSH PRIVATE KEY-----\n`,
     }),
     "random:index/randomPassword:RandomPassword": (name) => ({ result: `pw-${name}` }),
 };

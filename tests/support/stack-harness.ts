@@ -31,13 +31,13 @@ export const SECRET_SIGNATURE = "4dabf18193072939515e22adb298388d";
  * Runs the real program (index.ts) under Pulumi mocks in a fresh Node process, with `config` as
  * the stack's `family-xmpp:*` values, and returns what it declared.
  */
-export function runStack(config: Record<string, unknown>): StackRun {
+export function runStack(config: Record<string, unknown>, environment: Record<string, string> = {}): StackRun {
     const engineConfig = Object.fromEntries(Object.entries(config).map(([key, value]) => [
         `family-xmpp:${key}`,
         typeof value === "string" ? value : JSON.stringify(value),
     ]));
     const result = spawnSync(process.execPath, ["--import", "tsx", join(__dirname, "run-stack.ts")], {
-        env: { ...process.env, FAMILY_XMPP_TEST_CONFIG: JSON.stringify(engineConfig) },
+        env: { ...process.env, ...environment, FAMILY_XMPP_TEST_CONFIG: JSON.stringify(engineConfig) },
         encoding: "utf8",
         timeout: 120_000,
     });

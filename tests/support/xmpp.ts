@@ -8,7 +8,14 @@ export interface Session {
     readonly received: Element[];
     waitFor(predicate: (stanza: Element) => boolean, what: string, timeoutMs?: number): Promise<Element>;
     roster(): Promise<RosterItem[]>;
+    /** The bodies of the messages in the member's own archive (XEP-0313), oldest first. */
+    archivedBodies(): Promise<string[]>;
     stop(): Promise<void>;
+}
+
+export interface XmppEndpoint {
+    readonly host: string;
+    readonly port: number;
 }
 
 export interface RosterItem {
@@ -18,19 +25,26 @@ export interface RosterItem {
     readonly groups: string[];
 }
 
-export async function login(server: LocalServer, jid: string, password = server.credentials[jid], resource = "test"): Promise<Session> {
+export function login(server: LocalServer, jid: string, password = server.credentials[jid], resource = "test"): Promise<Session> {
+    return loginAt({ host: "127.0.0.1", port: server.listeners.c2sPort }, jid, password, resource);
+}
+
+/** Logs a member in at `endpoint`, verifying the certificate for the JID's domain. */
+export async function loginAt(endpoint: XmppEndpoint, jid: string, password: string, resource = "test"): Promise<Session> {
     const [username, domain] = jid.split("@");
     const xmpp = client({
-        service: `xmpp://127.0.0.1:${server.listeners.c2sPort}`,
+        service: `xmpp://${endpoint.host}:${endpoint.port}`,
         domain,
         resource,
         credentials: async (authenticate, mechanisms) => {
             // @xmpp/client encodes SASL messages with btoa(), i.e. as Latin-1, and its SCRAM
-            // hashes the UTF-16 string: a username such as "åsa" only gets through as its UTF-8
-            // bytes, and only with PLAIN (the connection is TLS by then), as apps send it.
-            const ascii = /^[\x00-\x7f]*$/.test(username);
+            // hashes the UTF-16 string: a username or password such as "åsa" only gets through
+            // as its UTF-8 bytes, and only with PLAIN (the connection is TLS by then), which is
+            // what the server receives from every mobile and desktop app.
+            const ascii = /^[\x00-\x7f]*$/.test(username + password);
+            const utf8 = (text: string) => Buffer.from(text, "utf8").toString("latin1");
             await authenticate(
-                { username: ascii ? username : Buffer.from(username, "utf8").toString("latin1"), password },
+                ascii ? { username, password } : { username: utf8(username), password: utf8(password) },
                 ascii ? mechanisms[0] : "PLAIN",
             );
         },
@@ -70,6 +84,20 @@ export async function login(server: LocalServer, jid: string, password = server.
                 subscription: item.attrs.subscription,
                 groups: item.getChildren("group").map((group) => group.text()),
             }));
+        },
+        async archivedBodies() {
+            const queryid = `archive-${Date.now()}`;
+            const bodies: string[] = [];
+            const collect = (stanza: Element) => {
+                const result = stanza.getChild("result", "urn:xmpp:mam:2");
+                if (stanza.is("message") && result?.attrs.queryid === queryid) {
+                    const body = result.getChild("forwarded", "urn:xmpp:forward:0")?.getChild("message")?.getChildText("body");
+                    if (body) bodies.push(body);
+                }
+            };
+            xmpp.on("stanza", collect);
+            await xmpp.iqCaller.request(xml("iq", { type: "set" }, xml("query", { xmlns: "urn:xmpp:mam:2", queryid })));
+            return bodies;
         },
         stop: () => xmpp.stop(),
     };

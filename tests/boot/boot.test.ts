@@ -1,0 +1,340 @@
+/**
+ * The closest thing to `pulumi up` that runs here: the user data the program renders boots a
+ * Debian 12 system container (systemd-nspawn, NoCloud seed, its own network namespace), and the
+ * program's own provisioning commands, captured from its Pulumi mocks, are replayed into it over
+ * real SSH with the deploy key the program would use. A real XMPP client then chats on it.
+ *
+ * What differs from a Hetzner VPS: the datasource (NoCloud seed files instead of Hetzner's
+ * metadata service), the kernel (the host's, shared), DNS (none is published or queried) and
+ * the certificate (certbot cannot reach Let's Encrypt here, so the test installs one signed by
+ * its own CA where Prosody looks for it; see "serves the test CA's certificate").
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { getCACertificates, setDefaultCACertificates } from "node:tls";
+import { after, before, describe, it } from "node:test";
+import { xml } from "@xmpp/client";
+import { FamilyModel } from "../../model/family";
+import { parseFamilyConfig } from "../../model/validate";
+import { hetznerVolumeDevice } from "../../render/cloud-init";
+import { ensureCertificates } from "../../scripts/local-server";
+import { RawStream } from "../support/raw-stream";
+import { resourceNamed, runStack, StackRun } from "../support/stack-harness";
+import { loginAt, Session } from "../support/xmpp";
+import { BootedContainer } from "./container";
+import { ensureImage, LAST_RUN_DIR } from "./debian-image";
+import { NetworkLab } from "./network-lab";
+import { connectionOf, plannedRuns, provisioningSteps, SshTarget } from "./replay";
+import { run, runQuietly } from "./shell";
+
+const FAMILY = {
+    domain: "family.test",
+    members: [
+        { username: "anna", name: "Anna", admin: true },
+        { username: "bo", name: "Bo" },
+        { username: "åsa", name: "Mormor Åsa" },
+        { username: "dora", name: "Dora" },
+    ],
+    groups: [
+        { name: "Family", members: ["anna", "bo", "åsa"] },
+        { name: "Cousins", members: ["dora"] },
+    ],
+};
+/** Erik joins the family; Bo moves to the cousins. */
+const CHANGED_FAMILY = {
+    ...FAMILY,
+    members: [...FAMILY.members, { username: "erik", name: "Erik" }],
+    groups: [
+        { name: "Family", members: ["anna", "åsa", "erik"] },
+        { name: "Cousins", members: ["dora", "bo"] },
+    ],
+};
+const DOMAIN = FAMILY.domain;
+const jid = (username: string) => `${username}@${DOMAIN}`;
+const XMPP = { host: NetworkLab.SERVER_ADDRESS, port: 5222 };
+
+function missingPrerequisite(): string | undefined {
+    if (process.getuid?.() !== 0) return "the boot test needs root (network namespaces, loop devices, systemd-nspawn)";
+    for (const [command, pkg] of [["systemd-nspawn", "systemd-container"], ["debootstrap", "debootstrap"], ["nft", "nftables"],
+        ["zstd", "zstd"], ["ssh", "openssh-client"], ["losetup", "mount"], ["mkfs.ext4", "e2fsprogs"]]) {
+        if (spawnSync("sh", ["-c", `command -v ${command}`], { stdio: "ignore" }).status !== 0) return `${command} is missing (apt-get install ${pkg})`;
+    }
+    return undefined;
+}
+const skipReason = missingPrerequisite();
+if (skipReason && process.env.CI === "true") throw new Error(`${skipReason}; .ci/run should have provided it`);
+
+const timings: Record<string, number> = {};
+async function timed<T>(phase: string, work: () => Promise<T> | T): Promise<T> {
+    const started = performance.now();
+    try {
+        return await work();
+    } finally {
+        timings[phase] = Math.round(performance.now() - started);
+        console.log(`boot test: ${phase} took ${(timings[phase] / 1000).toFixed(1)} s`);
+    }
+}
+
+let lab: NetworkLab;
+let workDir: string;
+let image: string;
+let loopDevice: string | undefined;
+let firstRun: StackRun;
+let changedRun: StackRun;
+let ssh: SshTarget;
+let caCertificate: string;
+let server: BootedContainer | undefined;
+const sessions: Session[] = [];
+
+function passwordsOf(stack: StackRun): Record<string, string> {
+    return stack.outputs.passwords.value as Record<string, string>;
+}
+
+async function member(username: string, stack: StackRun, resource: string): Promise<Session> {
+    const session = await loginAt(XMPP, jid(username), passwordsOf(stack)[jid(username)], resource);
+    sessions.push(session);
+    return session;
+}
+
+async function rosterOf(username: string, stack: StackRun, resource: string): Promise<string[]> {
+    const session = await member(username, stack, resource);
+    const roster = (await session.roster()).map((item) => `${item.jid} (${item.groups.join()})`).sort();
+    await session.stop();
+    return roster;
+}
+
+function model(raw: Record<string, unknown>): FamilyModel {
+    const result = parseFamilyConfig(raw);
+    if (!result.ok) throw new Error("the boot test's family must be valid");
+    return result.model;
+}
+
+/** Boots a new "server" from the user data the program rendered first (the server ignores later changes). */
+async function bootServer(name: string, instanceId: string): Promise<BootedContainer> {
+    const userData = String(resourceNamed(firstRun, "hcloud:index/server:Server", "family-server").inputs.userData);
+    const volumeId = resourceNamed(firstRun, "hcloud:index/volume:Volume", "family-data").id;
+    const container = new BootedContainer({
+        name,
+        image,
+        workDir,
+        namespacePath: lab.namespacePath,
+        userData,
+        instanceId,
+        hostname: "xmpp",
+        publicKeys: [String(firstRun.outputs.deployPublicKey.value)],
+        volume: { hostDevice: loopDevice ?? "", devicePath: hetznerVolumeDevice(volumeId) },
+    });
+    await container.boot();
+    return container;
+}
+
+/** What a person debugging a failed boot wants to see. */
+function diagnostics(container: BootedContainer | undefined): string {
+    if (!container) return "";
+    const inside = (...args: string[]) => {
+        try {
+            return container.exec(...args);
+        } catch (error) {
+            return String(error);
+        }
+    };
+    return [
+        "--- cloud-init status --long", inside("cloud-init", "status", "--long"),
+        "--- /var/log/cloud-init-output.log (end)", inside("tail", "-n", "40", "/var/log/cloud-init-output.log"),
+        "--- systemctl --failed", inside("systemctl", "--failed", "--no-legend", "--plain"),
+        `--- console (end; the whole log is kept in ${LAST_RUN_DIR})`, container.consoleTail(40),
+    ].join("\n");
+}
+
+async function withDiagnostics<T>(work: () => Promise<T>): Promise<T> {
+    try {
+        return await work();
+    } catch (error) {
+        throw new Error(`${(error as Error).message}\n${diagnostics(server)}`);
+    }
+}
+
+async function waitForFirstBoot(container: BootedContainer): Promise<void> {
+    await ssh.waitUntilReachable(120_000);
+    container.exec("cloud-init", "status", "--wait");
+}
+
+describe("the rendered user data on a booted Debian 12", { skip: skipReason }, () => {
+    before(async () => {
+        image = (await timed("image (build or cache)", () => ensureImage())).path;
+        workDir = mkdtempSync(join("/var/tmp", "family-xmpp-boot-"));
+        lab = new NetworkLab();
+        lab.up();
+
+        const keyFile = join(workDir, "stack-deploy-key");
+        run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "family-xmpp-deploy", "-f", keyFile]);
+        const environment = {
+            FAMILY_XMPP_TEST_IPV4: NetworkLab.SERVER_ADDRESS,
+            FAMILY_XMPP_TEST_DEPLOY_KEY: JSON.stringify({ private: readFileSync(keyFile, "utf8"), public: readFileSync(`${keyFile}.pub`, "utf8") }),
+        };
+        firstRun = runStack(FAMILY, environment);
+        changedRun = runStack(CHANGED_FAMILY, environment);
+        ssh = new SshTarget(connectionOf(firstRun), workDir);
+
+        mkdirSync(join(workDir, "certs"));
+        caCertificate = ensureCertificates(workDir, join(workDir, "certs"), model(FAMILY));
+        setDefaultCACertificates([...getCACertificates("default"), caCertificate]);
+
+        // The "Hetzner volume": ext4, as Hetzner formats it, on a loop device of the host.
+        const volumeImage = join(workDir, "volume.img");
+        run("truncate", ["-s", "1G", volumeImage]);
+        run("mkfs.ext4", ["-q", "-F", volumeImage]);
+        loopDevice = run("losetup", ["--find", "--show", volumeImage]).trim();
+    });
+
+    after(async () => {
+        await Promise.allSettled(sessions.map((session) => session.stop()));
+        await server?.stop();
+        lab?.down();
+        if (loopDevice) runQuietly("losetup", ["-d", loopDevice]);
+        // The consoles of the last run stay for a look after a failure; the rest goes.
+        mkdirSync(LAST_RUN_DIR, { recursive: true });
+        writeFileSync(join(LAST_RUN_DIR, "timings.json"), `${JSON.stringify(timings, null, 2)}\n`);
+        for (const name of ["fxboot1", "fxboot2"]) {
+            const log = join(workDir ?? "", `${name}-console.log`);
+            if (workDir && existsSync(log)) copyFileSync(log, join(LAST_RUN_DIR, `${name}-console.log`));
+        }
+        if (workDir) rmSync(workDir, { recursive: true, force: true });
+    });
+
+    it("boots: cloud-init done without errors, the system running, no failed unit, the volume mounted by id", async () => {
+        server = await timed("boot to cloud-init done", async () => {
+            const container = await bootServer("fxboot1", "family-xmpp-boot-1");
+            server = container;
+            await withDiagnostics(() => waitForFirstBoot(container));
+            return container;
+        });
+        await withDiagnostics(async () => {
+            assert.match(server!.exec("cloud-init", "status", "--long"), /^status: done$/m);
+            const result = JSON.parse(server!.exec("cat", "/run/cloud-init/result.json")) as { v1: { errors: unknown[] } };
+            assert.deepEqual(result.v1.errors, []);
+            assert.equal(await systemState(server!), "running");
+            assert.equal(server!.exec("systemctl", "--failed", "--no-legend", "--plain").trim(), "");
+            const volumeId = resourceNamed(firstRun, "hcloud:index/volume:Volume", "family-data").id;
+            assert.equal(server!.exec("findmnt", "-n", "-o", "SOURCE", "/srv/family-data").trim(), hetznerVolumeDevice(volumeId));
+            assert.equal(server!.exec("systemctl", "is-active", "prosody").trim(), "active");
+        });
+    });
+
+    it("takes the program's provisioning steps over SSH, in dependency order", async () => {
+        const steps = provisioningSteps(firstRun);
+        assert.deepEqual(steps.map((step) => step.name), [
+            "family-first-boot", "family-files",
+            "family-account-anna", "family-account-bo", "family-account-åsa", "family-account-dora",
+        ]);
+        await timed("provisioning over SSH", () => withDiagnostics(async () => {
+            for (const step of steps) ssh.runStep(step, step.create);
+        }));
+    });
+
+    it("serves the test CA's certificate for the family's domain (where Let's Encrypt's would be)", () => {
+        installTestCertificate(server!);
+        const probe = spawnSync("openssl", [
+            "s_client", "-starttls", "xmpp", "-xmpphost", DOMAIN, "-connect", `${XMPP.host}:${XMPP.port}`,
+            "-verify_return_error", "-verify_hostname", DOMAIN, "-CAfile", join(workDir, "ca.crt"),
+        ], { input: "", encoding: "utf8", timeout: 20_000 });
+        assert.match(probe.stdout, /Verify return code: 0 \(ok\)/, probe.stderr);
+    });
+
+    it("lets members log in, shows each their group, delivers and archives a message", async () => {
+        const anna = await timed("first login", () => member("anna", firstRun, "phone"));
+        assert.deepEqual((await anna.roster()).map((item) => `${item.jid} ${item.subscription} ${item.groups.join()}`).sort(), [
+            `${jid("bo")} both Family`,
+            `${jid("åsa")} both Family`,
+        ]);
+        assert.deepEqual(await rosterOf("dora", firstRun, "laptop"), []);
+        const åsa = await member("åsa", firstRun, "tablet");
+        await åsa.xmpp.send(xml("presence"));
+        await anna.xmpp.send(xml("message", { to: jid("åsa"), type: "chat" }, xml("body", {}, "Middag på söndag?")));
+        const received = await åsa.waitFor((s) => s.is("message") && s.getChildText("body") !== null, "Anna's message");
+        assert.equal(received.getChildText("body"), "Middag på söndag?");
+        assert.ok((await anna.archivedBodies()).includes("Middag på söndag?"));
+        await anna.stop();
+        await åsa.stop();
+    });
+
+    it("refuses in-band registration", async () => {
+        const stream = await RawStream.open(XMPP.port, DOMAIN, XMPP.host);
+        try {
+            await stream.startTls();
+            stream.send("<iq type='set' id='reg1'><query xmlns='jabber:iq:register'><username>mallory</username><password>Secret-123</password></query></iq>");
+            assert.match(await stream.waitFor(/<iq[^>]*id=['"]reg1['"][\s\S]*?(<\/iq>|\/>)/, "a reply to the registration"), /type=['"]error['"]/);
+        } finally {
+            stream.close();
+        }
+    });
+
+    it("applies a family change over SSH without rebooting or re-running cloud-init, and every roster follows", async () => {
+        const bootId = server!.exec("cat", "/proc/sys/kernel/random/boot_id");
+        const firstBootFinished = server!.exec("stat", "-c", "%Y", "/var/lib/cloud/instance/boot-finished");
+        const planned = plannedRuns(firstRun, changedRun);
+        assert.deepEqual(planned.map((p) => `${p.why} ${p.step.name}`), ["update family-files", "create family-account-erik"]);
+        await timed("family change over SSH", () => withDiagnostics(async () => {
+            for (const { step, script } of planned) ssh.runStep(step, script);
+        }));
+        assert.equal(server!.exec("cat", "/proc/sys/kernel/random/boot_id"), bootId);
+        assert.equal(server!.exec("stat", "-c", "%Y", "/var/lib/cloud/instance/boot-finished"), firstBootFinished);
+        assert.deepEqual(await rosterOf("anna", changedRun, "after-change"), [`${jid("erik")} (Family)`, `${jid("åsa")} (Family)`]);
+        assert.deepEqual(await rosterOf("bo", changedRun, "after-change"), [`${jid("dora")} (Cousins)`]);
+        assert.deepEqual(await rosterOf("erik", changedRun, "after-change"), [`${jid("anna")} (Family)`, `${jid("åsa")} (Family)`]);
+    });
+
+    it("rebuilds from the data volume: a fresh root filesystem, the same user data, and accounts, rosters and history survive", async () => {
+        await server!.stop();
+        server!.removeRoot();
+        const rebuiltRun = runStack(CHANGED_FAMILY, {
+            FAMILY_XMPP_TEST_IPV4: NetworkLab.SERVER_ADDRESS,
+            FAMILY_XMPP_TEST_DEPLOY_KEY: JSON.stringify({ private: connectionOf(firstRun).privateKey, public: String(firstRun.outputs.deployPublicKey.value) }),
+            FAMILY_XMPP_TEST_SERVER_GENERATION: "rebuilt",
+        });
+        const planned = plannedRuns(changedRun, rebuiltRun);
+        assert.deepEqual(planned.map((p) => `${p.why} ${p.step.name}`), ["replace family-first-boot", "replace family-files"]);
+
+        await timed("rebuild: boot to cloud-init done", async () => {
+            server = await bootServer("fxboot2", "family-xmpp-boot-2");
+            await withDiagnostics(() => waitForFirstBoot(server!));
+        });
+        await withDiagnostics(async () => {
+            for (const { step, script } of planned) ssh.runStep(step, script);
+        });
+        installTestCertificate(server!);
+
+        assert.deepEqual(await rosterOf("anna", changedRun, "after-rebuild"), [`${jid("erik")} (Family)`, `${jid("åsa")} (Family)`]);
+        assert.deepEqual(await rosterOf("bo", changedRun, "after-rebuild"), [`${jid("dora")} (Cousins)`]);
+        const anna = await member("anna", changedRun, "after-rebuild-archive");
+        assert.ok((await anna.archivedBodies()).includes("Middag på söndag?"), "the message archive did not survive the rebuild");
+        await anna.stop();
+    });
+});
+
+/** Puts the test CA's certificate where Prosody looks for the domain's, and reloads Prosody. */
+function installTestCertificate(container: BootedContainer): void {
+    const certificate = readFileSync(join(workDir, "certs", `${DOMAIN}.crt`), "utf8");
+    const key = readFileSync(join(workDir, "certs", `${DOMAIN}.key`), "utf8");
+    const script = [
+        "set -eu",
+        `printf '%s' '${certificate}' > /etc/prosody/certs/${DOMAIN}.crt`,
+        `printf '%s' '${key}' > /etc/prosody/certs/${DOMAIN}.key`,
+        `chgrp prosody /etc/prosody/certs/${DOMAIN}.key && chmod 0640 /etc/prosody/certs/${DOMAIN}.key`,
+        "prosodyctl reload",
+    ].join("\n");
+    container.exec("sh", "-c", script);
+}
+
+/** `systemctl is-system-running`, once the system has left its start-up states. */
+async function systemState(container: BootedContainer): Promise<string> {
+    let state = "";
+    for (let i = 0; i < 60; i++) {
+        state = container.tryExec("systemctl", "is-system-running").stdout.trim();
+        if (state !== "starting" && state !== "initializing") return state;
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+    return state;
+}
