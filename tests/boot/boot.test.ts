@@ -158,7 +158,8 @@ async function withDiagnostics<T>(work: () => Promise<T>): Promise<T> {
 
 async function waitForFirstBoot(container: BootedContainer): Promise<void> {
     await ssh.waitUntilReachable(120_000);
-    container.exec("cloud-init", "status", "--wait");
+    // Ten minutes at most: a hanging first boot fails the test, with diagnostics, instead of CI.
+    container.exec("timeout", "600", "cloud-init", "status", "--wait");
 }
 
 describe("the rendered user data on a booted Debian 12", { skip: skipReason }, () => {
