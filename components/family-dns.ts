@@ -1,7 +1,7 @@
 import * as cloudflare from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
 import { FamilyModel } from "../model/family";
-import { DnsRecord, renderDnsRecords } from "../render/dns";
+import { DnsRecord, renderDnsRecords, txtCharacterStrings } from "../render/dns";
 
 export interface FamilyDnsArgs {
     readonly model: FamilyModel;
@@ -25,20 +25,55 @@ export class FamilyDns extends pulumi.ComponentResource {
         const records = renderDnsRecords<pulumi.Input<string>>(model, { ipv4: args.ipv4, ipv6: args.ipv6 });
 
         for (const record of records) {
-            new cloudflare.DnsRecord(`${name}-${record.type.toLowerCase()}-${record.name}`, {
+            new cloudflare.DnsRecord(`${name}-${record.type.toLowerCase()}-${record.name}-${recordKey(record)}`, {
                 zoneId: zone.id,
                 name: record.name,
                 type: record.type,
                 ttl: record.ttl,
                 proxied: false,
                 comment: RECORD_COMMENT,
-                ...(record.type === "SRV"
-                    ? { data: { priority: record.priority, weight: record.weight, port: record.port, target: record.target } }
-                    : { content: record.address }),
+                ...recordContent(record),
             }, { parent: this });
         }
 
         this.records = pulumi.output(records).apply((resolved) => resolved as DnsRecord<string>[]);
         this.registerOutputs({ records: this.records });
+    }
+}
+
+/** How Cloudflare's API takes each record type's data. */
+function recordContent(record: DnsRecord<pulumi.Input<string>>): Partial<cloudflare.DnsRecordArgs> {
+    switch (record.type) {
+        case "A":
+        case "AAAA":
+            return { content: record.address };
+        case "SRV":
+            return { data: { priority: record.priority, weight: record.weight, port: record.port, target: record.target } };
+        case "CAA":
+            return { data: { flags: record.flags, tag: record.tag, value: record.value } };
+        case "MX":
+            return { content: record.target, priority: record.priority };
+        case "TXT":
+            return { content: txtCharacterStrings(record.text) };
+        case "CNAME":
+            return { content: record.target };
+    }
+}
+
+/** What tells apart several records of one name and type (the MX hosts, the CAA values, ...). */
+function recordKey(record: DnsRecord<unknown>): string {
+    switch (record.type) {
+        case "A":
+        case "AAAA":
+            return "address";
+        case "SRV":
+            return String(record.port);
+        case "CAA":
+            return `${record.tag}-${record.value}`;
+        case "MX":
+        case "CNAME":
+            return record.target;
+        case "TXT":
+            return record.text.split(/[=\s;]/)[0];
     }
 }

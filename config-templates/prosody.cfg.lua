@@ -15,6 +15,9 @@ certificates = "{{ CERTIFICATES_DIR }}"
 interfaces = { {{ INTERFACES }} }
 c2s_ports = { {{ C2S_PORT }} }
 s2s_ports = { {{ S2S_PORT }} }
+-- Direct TLS (XEP-0368), for networks that let only TLS through.
+c2s_direct_tls_ports = { {{ C2S_DIRECT_TLS_PORT }} }
+s2s_direct_tls_ports = { {{ S2S_DIRECT_TLS_PORT }} }
 
 modules_enabled = {
     -- The essentials
@@ -38,6 +41,13 @@ modules_enabled = {
 
 -- Nobody creates an account from an app: accounts come from the family's stack config.
 allow_registration = false
+
+-- Mozilla's "intermediate" TLS profile (TLS 1.2 and 1.3, forward-secret AEAD ciphers).
+ssl = {
+    protocol = "tlsv1_2+";
+    ciphers = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305";
+    curveslist = { "X25519", "prime256v1", "secp384r1" };
+}
 
 -- TLS always: for apps, and for other servers, which must also prove who they are.
 c2s_require_encryption = true

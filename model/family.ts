@@ -14,6 +14,46 @@ export interface FamilyModel {
     readonly sshPublicKeys: readonly string[];
     /** Source networks allowed to reach SSH (IPv4 and IPv6 CIDRs). */
     readonly sshAllowedCidrs: readonly string[];
+    /** Whether other XMPP servers may reach the family (and the family them). */
+    readonly federation: boolean;
+    readonly certificates: CertificateSettings;
+    /** The family's hosted mailboxes on the same domain, if any. */
+    readonly mail?: MailSettings;
+}
+
+export interface CertificateSettings {
+    /** Let's Encrypt's contact for expiry warnings; none registers without one. */
+    readonly acmeEmail?: string;
+    /** Let's Encrypt's staging service: untrusted certificates, generous limits, for trial runs. */
+    readonly staging: boolean;
+    readonly allowWildcard: boolean;
+    /** CAs besides Let's Encrypt that may issue for the domain (e.g. the website's). */
+    readonly extraCaaIssuers: readonly string[];
+}
+
+export type DmarcPolicy = "none" | "quarantine" | "reject";
+
+export interface MailSettings {
+    readonly provider: "migadu" | "custom";
+    /** Migadu's `hosted-email-verify` code. */
+    readonly verification?: string;
+    readonly mx: readonly { readonly host: string; readonly priority: number }[];
+    readonly spfIncludes: readonly string[];
+    /** DKIM selectors published as CNAMEs to the provider's keys. */
+    readonly dkim: readonly { readonly selector: string; readonly target: string }[];
+    readonly dmarcPolicy: DmarcPolicy;
+    /** Migadu's autoconfig/autodiscover and RFC 6186 service records. */
+    readonly clientDiscovery: boolean;
+}
+
+/** Group chat rooms live here (XEP-0045), e.g. `family@conference.johansson.me`. */
+export function conferenceHost(model: Pick<FamilyModel, "domain">): string {
+    return `conference.${model.domain}`;
+}
+
+/** Files shared in chats are uploaded to and served from here (XEP-0363). */
+export function uploadHost(model: Pick<FamilyModel, "domain">): string {
+    return `upload.${model.domain}`;
 }
 
 export interface Member {

@@ -6,13 +6,19 @@ import { SSH_KEY_TYPES } from "./known-values";
  * The callers put the config key in front of the text.
  */
 
-export function dnsNameProblem(name: string): string | undefined {
+/**
+ * Host names take letters, digits and hyphens; names of records such as SPF includes and DKIM
+ * keys may also hold underscores (`_spf.example.net`), which `allowUnderscore` accepts.
+ */
+export function dnsNameProblem(name: string, allowUnderscore = false): string | undefined {
     if (name !== name.trim()) return `"${name}" has spaces around it`;
     if (name.endsWith(".")) return `"${name}" ends with a dot; write "${name.replace(/\.+$/, "")}"`;
     if (/[^\x00-\x7f]/.test(name)) {
         return `"${name}" has non-ASCII letters; write the domain in its punycode form (the "xn--" name your registrar shows)`;
     }
-    if (/[^A-Za-z0-9.-]/.test(name)) return `"${name}" may only contain letters a-z, digits, hyphens and dots`;
+    if ((allowUnderscore ? /[^A-Za-z0-9._-]/ : /[^A-Za-z0-9.-]/).test(name)) {
+        return `"${name}" may only contain letters a-z, digits, hyphens${allowUnderscore ? ", underscores" : ""} and dots`;
+    }
     if (name !== name.toLowerCase()) return `"${name}" has uppercase letters; write "${name.toLowerCase()}"`;
     if (name.length > 253) return `"${name}" is longer than the 253 characters a DNS name may have`;
     const labels = name.split(".");
@@ -20,7 +26,7 @@ export function dnsNameProblem(name: string): string | undefined {
     for (const label of labels) {
         if (label.length === 0) return `"${name}" has an empty part between dots`;
         if (label.length > 63) return `"${name}" has a part longer than 63 characters ("${label}")`;
-        if (label.startsWith("-") || label.endsWith("-")) {
+        if (/^[-]|[-]$/.test(label)) {
             return `"${name}" has a part that starts or ends with a hyphen ("${label}")`;
         }
     }

@@ -1,4 +1,4 @@
-import { FamilyModel, Group, Member } from "./family";
+import { conferenceHost, FamilyModel, Group, MailSettings, Member, uploadHost } from "./family";
 import {
     CONFIG_NAMESPACE,
     DEFAULTS,
@@ -41,9 +41,17 @@ export const CONFIG_KEYS = [
     "volumeSizeGb",
     "sshPublicKeys",
     "sshAllowedCidrs",
+    "federation",
+    "acmeEmail",
+    "letsEncryptStaging",
+    "allowWildcardCertificates",
+    "extraCaaIssuers",
+    "mail",
 ] as const;
 
 const MEMBER_FIELDS = ["username", "name", "admin"];
+const MAIL_FIELDS = ["provider", "verification", "mx", "spfIncludes", "dkim", "dmarcPolicy", "clientDiscovery"];
+const DMARC_POLICIES = ["none", "quarantine", "reject"] as const;
 const GROUP_FIELDS = ["name", "members"];
 
 /**
@@ -67,6 +75,9 @@ export function parseFamilyConfig(raw: Readonly<Record<string, unknown>>): Famil
     if (domain && dnsZone && !isWithinZone(domain, dnsZone)) {
         report("dnsZone", `"${dnsZone}" does not contain the domain "${domain}"; give the Cloudflare zone the domain belongs to`);
     }
+    if (hostname && domain && [domain, conferenceHost({ domain }), uploadHost({ domain }), `autoconfig.${domain}`].includes(hostname)) {
+        report("hostname", `"${hostname}" is a name this stack already uses for something else (the domain itself is left to the family's website, conference./upload./autoconfig. have their own records); use e.g. "xmpp.${domain}"`);
+    }
     if (hostname && dnsZone && !isWithinZone(hostname, dnsZone)) {
         report("hostname", `"${hostname}" is outside the DNS zone "${dnsZone}", so this stack cannot publish it; use e.g. "xmpp.${domain ?? dnsZone}"`);
     }
@@ -82,6 +93,13 @@ export function parseFamilyConfig(raw: Readonly<Record<string, unknown>>): Famil
         report("sshAllowedCidrs", "is empty, so not even this stack could reach the server to provision it; remove the key to allow SSH from anywhere (key-only login)");
     }
 
+    const federation = readBoolean("federation", raw.federation, true, report);
+    const acmeEmail = readEmail(raw.acmeEmail, report);
+    const staging = readBoolean("letsEncryptStaging", raw.letsEncryptStaging, false, report);
+    const allowWildcard = readBoolean("allowWildcardCertificates", raw.allowWildcardCertificates, false, report);
+    const extraCaaIssuers = readStringList("extraCaaIssuers", raw.extraCaaIssuers, [], caaIssuerProblem, report);
+    const mail = readMail(raw.mail, domain ?? "", report);
+
     if (problems.length > 0 || !domain || !hostname || !dnsZone) {
         return { ok: false, problems };
     }
@@ -96,6 +114,9 @@ export function parseFamilyConfig(raw: Readonly<Record<string, unknown>>): Famil
             hetzner: { location, serverType, image: "debian-12", backups, volumeSizeGb },
             sshPublicKeys,
             sshAllowedCidrs,
+            federation,
+            certificates: { ...(acmeEmail ? { acmeEmail } : {}), staging, allowWildcard, extraCaaIssuers },
+            ...(mail ? { mail } : {}),
         },
     };
 }
@@ -265,6 +286,97 @@ function readGroups(value: unknown, members: readonly Member[], report: Report):
         if (ok) groups.push({ name: name as string, members: groupMembers as string[] });
     });
     return groups;
+}
+
+function readEmail(value: unknown, report: Report): string | undefined {
+    if (value === undefined) return undefined;
+    if (typeof value !== "string" || !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value)) {
+        report("acmeEmail", `must be an e-mail address where Let's Encrypt can warn about expiring certificates, not ${describe(value)}`);
+        return undefined;
+    }
+    return value;
+}
+
+function caaIssuerProblem(issuer: string): string | undefined {
+    return dnsNameProblem(issuer) ? `"${issuer}" is not a CA's domain as CAA records name it (e.g. "pki.goog")` : undefined;
+}
+
+/** The mail block: Migadu by default, or a custom provider described in full. */
+function readMail(value: unknown, domain: string, report: Report): MailSettings | undefined {
+    if (value === undefined) return undefined;
+    if (!isRecord(value)) {
+        report("mail", `must be an entry like \`{provider: migadu, verification: <code>}\`, not ${describe(value)}`);
+        return undefined;
+    }
+    reportUnknownFields("mail", value, MAIL_FIELDS, report);
+    const provider = readChoice("mail.provider", value.provider, ["migadu", "custom"] as const, "migadu", report);
+    const dmarcPolicy = readChoice("mail.dmarcPolicy", value.dmarcPolicy, DMARC_POLICIES, "quarantine", report);
+    const clientDiscovery = readBoolean("mail.clientDiscovery", value.clientDiscovery, provider === "migadu", report);
+    if (provider === "migadu") {
+        for (const field of ["mx", "spfIncludes", "dkim"]) {
+            if (value[field] !== undefined) report(`mail.${field}`, "is set by the Migadu preset; use provider: custom to give your own");
+        }
+        if (typeof value.verification !== "string" || !/^[A-Za-z0-9]+$/.test(value.verification)) {
+            report("mail.verification", value.verification === undefined
+                ? "is required for Migadu: the code from Migadu's DNS setup page (the part after hosted-email-verify=)"
+                : `must be the letters and digits of Migadu's code, not ${describe(value.verification)}`);
+            return undefined;
+        }
+        return {
+            provider,
+            verification: value.verification,
+            mx: [{ host: "aspmx1.migadu.com", priority: 10 }, { host: "aspmx2.migadu.com", priority: 20 }],
+            spfIncludes: ["spf.migadu.com"],
+            dkim: [1, 2, 3].map((n) => ({ selector: `key${n}`, target: `key${n}.${domain}._domainkey.migadu.com` })),
+            dmarcPolicy,
+            clientDiscovery,
+        };
+    }
+    const mx = readMxList(value.mx, report);
+    const spfIncludes = readStringList("mail.spfIncludes", value.spfIncludes, [], (host) => dnsNameProblem(host, true), report);
+    const dkim = readDkimList(value.dkim, report);
+    if (value.verification !== undefined) report("mail.verification", "is for the Migadu preset; a custom provider's verification record goes in Cloudflare by hand");
+    return { provider, mx, spfIncludes, dkim, dmarcPolicy, clientDiscovery };
+}
+
+function readMxList(value: unknown, report: Report): { host: string; priority: number }[] {
+    if (!Array.isArray(value) || value.length === 0) {
+        report("mail.mx", "is required for a custom provider: a list of `{host, priority}` mail servers");
+        return [];
+    }
+    const hosts: { host: string; priority: number }[] = [];
+    value.forEach((entry: unknown, index) => {
+        const at = `mail.mx[${index}]`;
+        if (!isRecord(entry) || typeof entry.host !== "string" || typeof entry.priority !== "number") {
+            report(at, "must be an entry like `{host: mx1.example.net, priority: 10}`");
+            return;
+        }
+        const problem = dnsNameProblem(entry.host);
+        if (problem) report(`${at}.host`, problem);
+        else if (!Number.isInteger(entry.priority) || entry.priority < 0 || entry.priority > 65535) report(`${at}.priority`, "must be a whole number from 0 to 65535");
+        else hosts.push({ host: entry.host, priority: entry.priority });
+    });
+    return hosts;
+}
+
+function readDkimList(value: unknown, report: Report): { selector: string; target: string }[] {
+    if (value === undefined) return [];
+    if (!Array.isArray(value)) {
+        report("mail.dkim", "must be a list of `{selector, target}` entries");
+        return [];
+    }
+    const keys: { selector: string; target: string }[] = [];
+    value.forEach((entry: unknown, index) => {
+        const at = `mail.dkim[${index}]`;
+        if (!isRecord(entry) || typeof entry.selector !== "string" || typeof entry.target !== "string") {
+            report(at, "must be an entry like `{selector: key1, target: key1.example.net._domainkey.provider.example}`");
+            return;
+        }
+        if (!/^[a-z0-9][a-z0-9-]*$/.test(entry.selector)) report(`${at}.selector`, `"${entry.selector}" must be lowercase letters, digits and hyphens`);
+        else if (dnsNameProblem(entry.target, true)) report(`${at}.target`, dnsNameProblem(entry.target, true) ?? "");
+        else keys.push({ selector: entry.selector, target: entry.target });
+    });
+    return keys;
 }
 
 function readChoice<T extends string>(key: string, value: unknown, choices: readonly T[], fallback: T, report: Report): T {

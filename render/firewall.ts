@@ -16,7 +16,13 @@ export function renderFirewallRules(model: FamilyModel): FirewallRule[] {
     return [
         { protocol: "tcp", port: "22", sourceIps: [...model.sshAllowedCidrs], description: "SSH, keys only" },
         { protocol: "tcp", port: String(PRODUCTION_LISTENERS.c2sPort), sourceIps: ANYWHERE, description: "XMPP apps (STARTTLS)" },
-        { protocol: "tcp", port: String(PRODUCTION_LISTENERS.s2sPort), sourceIps: ANYWHERE, description: "XMPP federation" },
+        { protocol: "tcp", port: String(PRODUCTION_LISTENERS.c2sDirectTlsPort), sourceIps: ANYWHERE, description: "XMPP apps (direct TLS)" },
+        ...(model.federation
+            ? [
+                { protocol: "tcp" as const, port: String(PRODUCTION_LISTENERS.s2sPort), sourceIps: ANYWHERE, description: "XMPP federation (STARTTLS)" },
+                { protocol: "tcp" as const, port: String(PRODUCTION_LISTENERS.s2sDirectTlsPort), sourceIps: ANYWHERE, description: "XMPP federation (direct TLS)" },
+            ]
+            : []),
         { protocol: "icmp", sourceIps: ANYWHERE, description: "ping and path MTU discovery" },
     ];
 }

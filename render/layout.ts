@@ -13,8 +13,14 @@ export interface ServerPaths {
 
 export interface Listeners {
     readonly interfaces: readonly string[];
+    /** STARTTLS for apps (RFC 6120). */
     readonly c2sPort: number;
+    /** STARTTLS between servers. */
     readonly s2sPort: number;
+    /** Direct TLS for apps (XEP-0368), for networks that let only TLS through. */
+    readonly c2sDirectTlsPort: number;
+    /** Direct TLS between servers (XEP-0368). */
+    readonly s2sDirectTlsPort: number;
 }
 
 /** The Hetzner volume is mounted here; everything that must survive a rebuild lives below it. */
@@ -33,4 +39,6 @@ export const PRODUCTION_LISTENERS: Listeners = {
     interfaces: ["*", "::"],
     c2sPort: 5222,
     s2sPort: 5269,
+    c2sDirectTlsPort: 5223,
+    s2sDirectTlsPort: 5270,
 };

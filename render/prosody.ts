@@ -13,6 +13,8 @@ export function renderProsodyConfig(model: FamilyModel, paths: ServerPaths, list
         INTERFACES: listeners.interfaces.map(luaString).join(", "),
         C2S_PORT: String(listeners.c2sPort),
         S2S_PORT: String(listeners.s2sPort),
+        C2S_DIRECT_TLS_PORT: String(listeners.c2sDirectTlsPort),
+        S2S_DIRECT_TLS_PORT: String(listeners.s2sDirectTlsPort),
         GROUPS_FILE: paths.groupsFile,
         LOG_FILE: paths.logFile,
     });

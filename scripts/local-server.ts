@@ -68,6 +68,8 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
         interfaces: ["127.0.0.1"],
         c2sPort: PRODUCTION_LISTENERS.c2sPort + options.portOffset,
         s2sPort: PRODUCTION_LISTENERS.s2sPort + options.portOffset,
+        c2sDirectTlsPort: PRODUCTION_LISTENERS.c2sDirectTlsPort + options.portOffset,
+        s2sDirectTlsPort: PRODUCTION_LISTENERS.s2sDirectTlsPort + options.portOffset,
     };
     for (const dir of [stateDir, paths.dataPath, paths.certificatesDir]) mkdirSync(dir, { recursive: true, mode: 0o750 });
     await refusePortInUse(listeners.c2sPort);

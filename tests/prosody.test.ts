@@ -3,6 +3,7 @@
  * scripts the provisioning step runs over SSH, probed by a real XMPP client library over STARTTLS.
  */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -135,6 +136,18 @@ describe("the family server on a real Prosody", { skip: skipReason }, () => {
         } finally {
             stream.close();
         }
+    });
+
+    it("offers direct TLS (XEP-0368) with the domain's certificate, and nothing older than TLS 1.2", () => {
+        const probe = (...extra: string[]) => spawnSync("openssl", [
+            "s_client", "-connect", `127.0.0.1:${server.listeners.c2sDirectTlsPort}`, "-servername", DOMAIN,
+            "-CAfile", join(stateDir, "ca.crt"), "-verify_return_error", "-verify_hostname", DOMAIN, ...extra,
+        ], { input: "", encoding: "utf8", timeout: 10_000 });
+        const modern = probe("-tls1_2");
+        assert.match(modern.stdout, /Verify return code: 0 \(ok\)/, modern.stderr);
+        const old = probe("-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0");
+        assert.notEqual(old.status, 0);
+        assert.match(old.stdout, /no peer certificate available/);
     });
 
     it("refuses a wrong password", async () => {

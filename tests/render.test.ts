@@ -9,7 +9,6 @@ import { FamilyModel } from "../model/family";
 import { rawConfigFromStackFile } from "../model/stack-config";
 import { parseFamilyConfig } from "../model/validate";
 import { HETZNER_USER_DATA_LIMIT, hetznerVolumeDevice, renderCloudInit } from "../render/cloud-init";
-import { renderDnsRecords, renderZoneFile } from "../render/dns";
 import { renderFirewallRules } from "../render/firewall";
 import { PRODUCTION_LISTENERS, PRODUCTION_PATHS } from "../render/layout";
 import { renderGroupsFile, renderProsodyConfig } from "../render/prosody";
@@ -197,51 +196,22 @@ describe("the cloud-init user data", () => {
     });
 });
 
-describe("the DNS records", () => {
-    const records = renderDnsRecords(devFamily(), { ipv4: "203.0.113.10", ipv6: "2001:db8::1" });
-
-    it("match the reviewed golden zone file", () => {
-        matchesGolden("dns.zone", renderZoneFile(records));
-    });
-
-    it("point the host name at the server's addresses", () => {
-        assert.deepEqual(records.flatMap((r) => (r.type === "SRV" ? [] : [[r.type, r.name, r.address]])), [
-            ["A", "xmpp.johansson.example", "203.0.113.10"],
-            ["AAAA", "xmpp.johansson.example", "2001:db8::1"],
-        ]);
-    });
-
-    it("publish SRV records for apps and for federation, targeting the host name", () => {
-        const srv = records.flatMap((r) => (r.type === "SRV" ? [[r.name, r.port, r.target]] : []));
-        assert.deepEqual(srv, [
-            ["_xmpp-client._tcp.johansson.example", 5222, "xmpp.johansson.example"],
-            ["_xmpp-server._tcp.johansson.example", 5269, "xmpp.johansson.example"],
-        ]);
-    });
-
-    it("carry an explicit TTL", () => {
-        assert.ok(records.every((r) => r.ttl === 3600));
-    });
-
-    it("export as a zone file that BIND accepts", (t) => {
-        if (!hasTool(t, "named-checkzone", "bind9-utils")) return;
-        const dir = mkdtempSync(join(tmpdir(), "zone-"));
-        const zone = `$ORIGIN johansson.example.\n$TTL 3600\n@ IN SOA ns.johansson.example. hostmaster.johansson.example. 1 3600 600 86400 300\n@ IN NS ns.johansson.example.\nns IN A 192.0.2.53\n${renderZoneFile(records)}`;
-        writeFileSync(join(dir, "db"), zone);
-        const result = spawnSync("named-checkzone", ["johansson.example", join(dir, "db")], { encoding: "utf8" });
-        assert.equal(result.status, 0, result.stdout + result.stderr);
-    });
-});
-
 describe("the firewall", () => {
     it("opens SSH only to the configured networks and XMPP to everyone", () => {
         const model = { ...devFamily(), sshAllowedCidrs: ["198.51.100.0/24"] };
         assert.deepEqual(renderFirewallRules(model).map((r) => [r.protocol, r.port ?? "", r.sourceIps.join(" ")]), [
             ["tcp", "22", "198.51.100.0/24"],
             ["tcp", "5222", "0.0.0.0/0 ::/0"],
+            ["tcp", "5223", "0.0.0.0/0 ::/0"],
             ["tcp", "5269", "0.0.0.0/0 ::/0"],
+            ["tcp", "5270", "0.0.0.0/0 ::/0"],
             ["icmp", "", "0.0.0.0/0 ::/0"],
         ]);
+    });
+
+    it("closes the federation ports when federation is off", () => {
+        const ports = renderFirewallRules({ ...devFamily(), federation: false }).map((r) => r.port);
+        assert.ok(!ports.includes("5269") && !ports.includes("5270"));
     });
 });
 

@@ -136,7 +136,9 @@ describe("the firewall", () => {
         assert.deepEqual(rules, [
             "in tcp 22 198.51.100.0/24,2001:db8:77::/48",
             "in tcp 5222 0.0.0.0/0,::/0",
+            "in tcp 5223 0.0.0.0/0,::/0",
             "in tcp 5269 0.0.0.0/0,::/0",
+            "in tcp 5270 0.0.0.0/0,::/0",
             "in icmp - 0.0.0.0/0,::/0",
         ]);
     });
@@ -145,7 +147,7 @@ describe("the firewall", () => {
 describe("the DNS records", () => {
     it("are never proxied, carry a TTL and say who manages them", () => {
         const records = resourcesOf(run, DNS_RECORD);
-        assert.equal(records.length, 4);
+        assert.equal(records.length, 14);
         for (const { inputs } of records) {
             assert.equal(inputs.proxied, false);
             assert.equal(inputs.ttl, 3600);
@@ -155,18 +157,27 @@ describe("the DNS records", () => {
     });
 
     it("point the host name at the primary IPs", () => {
-        const a = resourceNamed(run, DNS_RECORD, "family-a-xmpp.family.test").inputs;
-        const aaaa = resourceNamed(run, DNS_RECORD, "family-aaaa-xmpp.family.test").inputs;
+        const a = resourceNamed(run, DNS_RECORD, "family-a-xmpp.family.test-address").inputs;
+        const aaaa = resourceNamed(run, DNS_RECORD, "family-aaaa-xmpp.family.test-address").inputs;
         assert.deepEqual([a.name, a.type, a.content], ["xmpp.family.test", "A", "203.0.113.10"]);
         assert.deepEqual([aaaa.name, aaaa.type, aaaa.content], ["xmpp.family.test", "AAAA", "2001:db8:10::1"]);
     });
 
     it("publish the client and server SRV records with their data", () => {
-        const client = resourceNamed(run, DNS_RECORD, "family-srv-_xmpp-client._tcp.family.test").inputs;
-        assert.equal(client.type, "SRV");
-        assert.deepEqual(client.data, { priority: 0, weight: 5, port: 5222, target: "xmpp.family.test" });
-        const server = resourceNamed(run, DNS_RECORD, "family-srv-_xmpp-server._tcp.family.test").inputs;
-        assert.deepEqual(server.data, { priority: 0, weight: 5, port: 5269, target: "xmpp.family.test" });
+        const directTls = resourceNamed(run, DNS_RECORD, "family-srv-_xmpps-client._tcp.family.test-5223").inputs;
+        assert.equal(directTls.type, "SRV");
+        assert.deepEqual(directTls.data, { priority: 0, weight: 5, port: 5223, target: "xmpp.family.test" });
+        const client = resourceNamed(run, DNS_RECORD, "family-srv-_xmpp-client._tcp.family.test-5222").inputs;
+        assert.deepEqual(client.data, { priority: 5, weight: 5, port: 5222, target: "xmpp.family.test" });
+        const rooms = resourceNamed(run, DNS_RECORD, "family-srv-_xmpp-server._tcp.conference.family.test-5269").inputs;
+        assert.deepEqual(rooms.data, { priority: 5, weight: 5, port: 5269, target: "xmpp.family.test" });
+    });
+
+    it("publish CAA in Cloudflare's data form: Let's Encrypt only, no wildcards", () => {
+        const issue = resourceNamed(run, DNS_RECORD, "family-caa-family.test-issue-letsencrypt.org").inputs;
+        assert.deepEqual([issue.name, issue.data], ["family.test", { flags: 0, tag: "issue", value: "letsencrypt.org" }]);
+        const wildcard = resourceNamed(run, DNS_RECORD, "family-caa-family.test-issuewild-;").inputs;
+        assert.deepEqual(wildcard.data, { flags: 0, tag: "issuewild", value: ";" });
     });
 });
 
@@ -264,8 +275,8 @@ describe("the stack outputs", () => {
     });
 
     it("give the DNS records and a zone file to paste elsewhere", () => {
-        assert.equal((run.outputs.dnsRecords.value as unknown[]).length, 4);
-        assert.match(String(run.outputs.zoneFile.value), /^_xmpp-client\._tcp\.family\.test\.\t3600\tIN\tSRV\t0 5 5222 xmpp\.family\.test\./m);
+        assert.equal((run.outputs.dnsRecords.value as unknown[]).length, 14);
+        assert.match(String(run.outputs.zoneFile.value), /^_xmpp-client\._tcp\.family\.test\.\t3600\tIN\tSRV\t5 5 5222 xmpp\.family\.test\./m);
     });
 });
 
