@@ -14,6 +14,8 @@ const provisioning = new FamilyProvisioning("family", {
     connection: server.connection,
     serverId: server.serverId,
     deployPublicKey: server.deployPublicKey,
+    acmeToken: dns.acmeToken,
+    certificateAfter: [dns],
 }, { dependsOn: [server] });
 
 export const host = model.hostname;

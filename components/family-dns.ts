@@ -17,6 +17,8 @@ export const RECORD_COMMENT = "Managed by family-xmpp (Pulumi): changes here are
  */
 export class FamilyDns extends pulumi.ComponentResource {
     public readonly records: pulumi.Output<DnsRecord<string>[]>;
+    /** For certbot's DNS-01 challenges: may edit DNS records of this one zone, nothing else. Secret. */
+    public readonly acmeToken: pulumi.Output<string>;
 
     constructor(name: string, args: FamilyDnsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("family-xmpp:index:FamilyDns", name, {}, opts);
@@ -36,8 +38,24 @@ export class FamilyDns extends pulumi.ComponentResource {
             }, { parent: this });
         }
 
+        // The server holds this token, not the family's own: if the server is ever compromised,
+        // the damage stops at this zone's records.
+        const dnsWrite = cloudflare.getApiTokenPermissionGroupsListOutput(
+            { name: "DNS Write", scope: "com.cloudflare.api.account.zone" },
+            { parent: this },
+        );
+        const token = new cloudflare.ApiToken(`${name}-acme-token`, {
+            name: `family-xmpp ${model.domain}: certbot DNS-01`,
+            policies: [{
+                effect: "allow",
+                permissionGroups: [{ id: dnsWrite.results.apply((groups) => groups[0].id) }],
+                resources: zone.id.apply((zoneId) => JSON.stringify({ [`com.cloudflare.api.account.zone.${zoneId}`]: "*" })),
+            }],
+        }, { parent: this });
+
         this.records = pulumi.output(records).apply((resolved) => resolved as DnsRecord<string>[]);
-        this.registerOutputs({ records: this.records });
+        this.acmeToken = pulumi.secret(token.value);
+        this.registerOutputs({ records: this.records, acmeToken: this.acmeToken });
     }
 }
 

@@ -9,6 +9,7 @@ import {
     renderSyncFamilyFiles,
     renderWaitForCloudInit,
 } from "../render/provisioning";
+import { dnsCredentialsStdin, renderObtainCertificate, renderStoreDnsCredentials } from "../render/certificates";
 import { renderServerFamilyFiles } from "../render/server-files";
 import { ServerConnection } from "./family-server";
 
@@ -18,6 +19,10 @@ export interface FamilyProvisioningArgs {
     /** A new server (a rebuild) runs the server-wide steps again. */
     readonly serverId: pulumi.Input<string>;
     readonly deployPublicKey: pulumi.Input<string>;
+    /** The Cloudflare token certbot uses for DNS-01 challenges (secret). */
+    readonly acmeToken: pulumi.Input<string>;
+    /** What must exist before Let's Encrypt is asked: the family's DNS records (CAA included). */
+    readonly certificateAfter: pulumi.Input<pulumi.Resource>[];
 }
 
 /**
@@ -53,6 +58,21 @@ export class FamilyProvisioning extends pulumi.ComponentResource {
             create: pulumi.output(args.deployPublicKey).apply((key) => renderSyncFamilyFiles(model, renderServerFamilyFiles(model, key))),
             triggers: [args.serverId],
         }, { parent: this, dependsOn: [firstBoot] });
+
+        const dnsCredentials = new command.remote.Command(`${name}-dns-credentials`, {
+            connection,
+            create: renderStoreDnsCredentials(),
+            stdin: pulumi.secret(pulumi.output(args.acmeToken).apply(dnsCredentialsStdin)),
+            triggers: [args.serverId],
+            logging: "stdoutAndStderr",
+        }, { parent: this, dependsOn: [firstBoot] });
+
+        new command.remote.Command(`${name}-certificate`, {
+            connection,
+            create: renderObtainCertificate(model),
+            triggers: [args.serverId],
+            logging: "stdoutAndStderr",
+        }, { parent: this, dependsOn: [familyFiles, dnsCredentials, ...args.certificateAfter] });
 
         // No trigger on the server here: accounts live on the data volume and survive a rebuild,
         // and a replaced account command would run its delete step on the new server.

@@ -5,6 +5,7 @@ set -eu
 
 data_mount={{ DATA_MOUNT }}
 volume_device={{ VOLUME_DEVICE }}
+letsencrypt_on_volume={{ LETSENCRYPT_ON_VOLUME }}
 data_path={{ DATA_PATH }}
 certificates_dir={{ CERTIFICATES_DIR }}
 domain={{ DOMAIN }}
@@ -33,8 +34,19 @@ until mountpoint -q "$data_mount"; do
 done
 install -d -o prosody -g prosody -m 0750 "$data_path"
 
-# A self-signed certificate for the domain, so that Prosody serves TLS (and nothing without it)
-# from the first minute. Apps show its fingerprint for the family to accept.
+# certbot's account and certificates live on the data volume, so that a rebuilt server keeps its
+# certificate instead of asking Let's Encrypt again (at most 5 duplicates a week).
+install -d -m 0755 "$letsencrypt_on_volume"
+if [ ! -L /etc/letsencrypt ]; then
+    if [ -d /etc/letsencrypt ]; then
+        cp -an /etc/letsencrypt/. "$letsencrypt_on_volume"/
+        rm -rf /etc/letsencrypt
+    fi
+    ln -s "$letsencrypt_on_volume" /etc/letsencrypt
+fi
+
+# Until Let's Encrypt's certificate arrives (the provisioning step asks for it once DNS is in
+# place), a self-signed certificate for the domain, so that Prosody serves TLS and nothing else.
 if [ ! -s "$certificates_dir/$domain.crt" ]; then
     install -d -m 0755 "$certificates_dir"
     (

@@ -1,6 +1,6 @@
 import { FamilyModel, jidOf } from "../model/family";
 import { PRODUCTION_PATHS } from "./layout";
-import { ServerFile } from "./server-files";
+import type { ServerFile } from "./server-files";
 import { fillTemplate, shellWord } from "./template";
 
 /** How the scripts call prosodyctl: plain on the server, with `--config` in the local try-out. */

@@ -1,6 +1,7 @@
 import { FamilyModel } from "../model/family";
 import { DATA_MOUNT, Listeners, PRODUCTION_LISTENERS, PRODUCTION_PATHS, ServerPaths } from "./layout";
 import { renderGroupsFile, renderProsodyConfig } from "./prosody";
+import { LETSENCRYPT_ON_VOLUME, renderImportHookFile } from "./certificates";
 import { fillTemplate, shellWord } from "./template";
 
 /** A file the server gets, with the owner and mode it must have. */
@@ -63,9 +64,9 @@ export function renderAuthorizedKeys(model: FamilyModel, deployPublicKey?: strin
     };
 }
 
-/** The family files as the VPS has them: Prosody's files plus root's authorized keys. */
+/** The family files as the VPS has them: Prosody's files, root's authorized keys, certbot's hook. */
 export function renderServerFamilyFiles(model: FamilyModel, deployPublicKey?: string): ServerFile[] {
-    return [...renderFamilyFiles(model), renderAuthorizedKeys(model, deployPublicKey)];
+    return [...renderFamilyFiles(model), renderAuthorizedKeys(model, deployPublicKey), renderImportHookFile(model)];
 }
 
 /** Every file the server boots with: the system's hardening plus the family's files. */
@@ -97,6 +98,7 @@ export function renderServerFiles(model: FamilyModel, volumeDevice: string, depl
             content: fillTemplate("first-boot.sh", {
                 DATA_MOUNT: shellWord(DATA_MOUNT),
                 VOLUME_DEVICE: shellWord(volumeDevice),
+                LETSENCRYPT_ON_VOLUME: shellWord(LETSENCRYPT_ON_VOLUME),
                 DATA_PATH: shellWord(PRODUCTION_PATHS.dataPath),
                 CERTIFICATES_DIR: shellWord(PRODUCTION_PATHS.certificatesDir),
                 DOMAIN: shellWord(model.domain),

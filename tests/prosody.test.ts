@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, renameSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { getCACertificates, setDefaultCACertificates } from "node:tls";
@@ -12,7 +12,8 @@ import { after, before, describe, it } from "node:test";
 import { xml } from "@xmpp/client";
 import { FamilyModel } from "../model/family";
 import { formatProblems, parseFamilyConfig } from "../model/validate";
-import { LocalServer, prosodyInstalled, startLocalServer } from "../scripts/local-server";
+import { renderImportHook } from "../render/certificates";
+import { ensureCertificates, LocalServer, prosodyInstalled, startLocalServer } from "../scripts/local-server";
 import { RawStream } from "./support/raw-stream";
 import { login, Session } from "./support/xmpp";
 
@@ -148,6 +149,35 @@ describe("the family server on a real Prosody", { skip: skipReason }, () => {
         const old = probe("-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0");
         assert.notEqual(old.status, 0);
         assert.match(old.stdout, /no peer certificate available/);
+    });
+
+    it("serves a renewed certificate right after certbot's deploy hook imported it", (t) => {
+        if (process.getuid?.() !== 0) {
+            t.skip("the deploy hook runs as root, as certbot does");
+            return;
+        }
+        // A certbot lineage as Let's Encrypt would leave it, signed by a second, new CA.
+        const renewal = mkdtempSync(join(tmpdir(), "renewal-"));
+        const live = join(renewal, "live");
+        mkdirSync(join(live, DOMAIN), { recursive: true });
+        mkdirSync(join(renewal, "issued"));
+        const newCa = ensureCertificates(renewal, join(renewal, "issued"), FAMILY);
+        renameSync(join(renewal, "issued", `${DOMAIN}.crt`), join(live, DOMAIN, "fullchain.pem"));
+        renameSync(join(renewal, "issued", `${DOMAIN}.key`), join(live, DOMAIN, "privkey.pem"));
+        chmodSync(join(live, DOMAIN, "privkey.pem"), 0o600);
+
+        const hook = renderImportHook(FAMILY, `prosodyctl --config ${server.paths.prosodyConfig}`, live);
+        const result = spawnSync("sh", ["-c", hook], { encoding: "utf8", env: { ...process.env, RENEWED_LINEAGE: join(live, DOMAIN) } });
+        assert.equal(result.status, 0, result.stdout + result.stderr);
+
+        const served = spawnSync("openssl", [
+            "s_client", "-starttls", "xmpp", "-xmpphost", DOMAIN, "-connect", `127.0.0.1:${server.listeners.c2sPort}`,
+            "-CAfile", join(renewal, "ca.crt"), "-verify_return_error", "-verify_hostname", DOMAIN,
+        ], { input: "", encoding: "utf8", timeout: 10_000 });
+        assert.match(served.stdout, /Verify return code: 0 \(ok\)/, `the old certificate is still served\n${served.stderr}`);
+        assert.ok(newCa.length > 0);
+        setDefaultCACertificates([...getCACertificates("default"), server.caCertificate, newCa]);
+        rmSync(renewal, { recursive: true, force: true });
     });
 
     it("refuses a wrong password", async () => {

@@ -8,6 +8,7 @@ import { load } from "js-yaml";
 import { FamilyModel } from "../model/family";
 import { rawConfigFromStackFile } from "../model/stack-config";
 import { parseFamilyConfig } from "../model/validate";
+import { renderImportHook, renderObtainCertificate, renderStoreDnsCredentials } from "../render/certificates";
 import { HETZNER_USER_DATA_LIMIT, hetznerVolumeDevice, renderCloudInit } from "../render/cloud-init";
 import { renderFirewallRules } from "../render/firewall";
 import { PRODUCTION_LISTENERS, PRODUCTION_PATHS } from "../render/layout";
@@ -187,6 +188,16 @@ describe("the cloud-init user data", () => {
         assert.match(keys?.content ?? "", /family-xmpp-deploy$/m);
     });
 
+    it("installs certbot with its Cloudflare plugin, keeps certbot's state on the volume, and installs the deploy hook", () => {
+        assert.ok(cloudConfig.packages.includes("certbot") && cloudConfig.packages.includes("python3-certbot-dns-cloudflare"));
+        const firstBoot = cloudConfig.write_files.find((f) => f.path === "/usr/local/sbin/family-xmpp-first-boot")?.content ?? "";
+        assert.match(firstBoot, /^letsencrypt_on_volume='\/srv\/family-data\/letsencrypt'$/m);
+        assert.match(firstBoot, /ln -s "\$letsencrypt_on_volume" \/etc\/letsencrypt/);
+        const hook = cloudConfig.write_files.find((f) => f.path === "/usr/local/sbin/family-xmpp-import-certificate");
+        assert.equal(hook?.permissions, "0755");
+        assert.match(hook?.content ?? "", /prosodyctl --root cert import 'johansson\.example' '\/etc\/letsencrypt\/live'/);
+    });
+
     it("runs the first-boot script last", () => {
         assert.deepEqual(cloudConfig.runcmd, [["/usr/local/sbin/family-xmpp-first-boot"]]);
     });
@@ -223,6 +234,9 @@ describe("the server's shell scripts", () => {
         "ensure-account": renderEnsureAccount(model, "åsa"),
         "delete-account": renderDeleteAccount(model, "åsa"),
         "sync-family-files": renderSyncFamilyFiles(model, renderServerFamilyFiles(model, DEPLOY_KEY)),
+        "import-certificate": renderImportHook(model),
+        "store-dns-credentials": renderStoreDnsCredentials(),
+        "obtain-certificate": renderObtainCertificate(model),
     };
 
     for (const [name, script] of Object.entries(scripts)) {

@@ -225,6 +225,46 @@ describe("provisioning over SSH", () => {
     });
 });
 
+describe("Let's Encrypt certificates", () => {
+    it("come from a Cloudflare token the stack makes, allowed only to edit DNS in the family's zone", () => {
+        const { inputs } = resourceNamed(run, "cloudflare:index/apiToken:ApiToken", "family-acme-token");
+        assert.deepEqual(inputs.policies, [{
+            effect: "allow",
+            permissionGroups: [{ id: "dns-write-group" }],
+            resources: JSON.stringify({ "com.cloudflare.api.account.zone.zone-123": "*" }),
+        }]);
+    });
+
+    it("reach the server only on the credentials step's stdin, as a secret", () => {
+        const step = resourceNamed(run, COMMAND, "family-dns-credentials").inputs;
+        assert.equal(secretValue(step.stdin), "cf-token-family-acme-token\n");
+        const everythingElse = JSON.stringify(run.declared.filter((r) => r.name !== "family-dns-credentials" && r.type !== "cloudflare:index/apiToken:ApiToken"));
+        assert.ok(!everythingElse.includes("cf-token-family-acme-token"), "the token appears outside its step");
+    });
+
+    it("are asked for only after the DNS records (CAA included), the credentials and the family files", () => {
+        assert.deepEqual([...optionsOf(run, COMMAND, "family-certificate").dependsOn].sort(), ["family", "family-dns-credentials", "family-files"]);
+    });
+
+    it("cover the domain, the server, the rooms' host and the upload host in one certificate", () => {
+        const create = String(resourceNamed(run, COMMAND, "family-certificate").inputs.create);
+        assert.match(create, /-d 'family\.test' -d 'xmpp\.family\.test' -d 'conference\.family\.test' -d 'upload\.family\.test'/);
+        assert.match(create, /--authenticator dns-cloudflare/);
+        assert.match(create, /^staging=false$/m);
+    });
+
+    it("use the contact address and Let's Encrypt's staging service when the config says so", () => {
+        const trial = runStack({ ...FAMILY, acmeEmail: "anna@example.org", letsEncryptStaging: true });
+        const create = String(resourceNamed(trial, COMMAND, "family-certificate").inputs.create);
+        assert.match(create, /^contact='anna@example\.org'$/m);
+        assert.match(create, /^staging=true$/m);
+    });
+
+    it("are requested again on a new server, which then imports the certificate kept on the volume", () => {
+        assert.deepEqual(resourceNamed(run, COMMAND, "family-certificate").inputs.triggers, [resourceNamed(run, SERVER, "family-server").id]);
+    });
+});
+
 describe("adding a member", () => {
     it("leaves every replacing input of the server as it was", () => {
         const before = resourceNamed(run, SERVER, "family-server").inputs;

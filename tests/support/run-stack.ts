@@ -54,6 +54,7 @@ const fakeOutputs: Record<string, (name: string, inputs: Record<string, unknown>
         privateKeyOpenssh: deployKey?.private ?? `-----BEGIN OPENSSH PRIVATE KEY-----\nfake-${name}\n-----END OPENSSH PRIVATE KEY-----\n`,
     }),
     "random:index/randomPassword:RandomPassword": (name) => ({ result: `pw-${name}` }),
+    "cloudflare:index/apiToken:ApiToken": (name) => ({ value: `cf-token-${name}` }),
 };
 
 pulumi.runtime.setAllConfig(JSON.parse(process.env.FAMILY_XMPP_TEST_CONFIG ?? "{}"));
@@ -66,6 +67,9 @@ pulumi.runtime.setMocks({
     },
     call(args) {
         if (args.token === "cloudflare:index/getZone:getZone") return { id: "zone-123", zoneId: "zone-123", name: "zone" };
+        if (args.token === "cloudflare:index/getApiTokenPermissionGroupsList:getApiTokenPermissionGroupsList") {
+            return { results: [{ id: "dns-write-group", name: "DNS Write", scopes: ["com.cloudflare.api.account.zone"] }] };
+        }
         return args.inputs;
     },
 }, "family-xmpp", "test", false);

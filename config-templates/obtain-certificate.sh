@@ -1,0 +1,37 @@
+#!/bin/sh
+# Rendered by family-xmpp from config-templates/obtain-certificate.sh; the provisioning step runs
+# it over SSH once the DNS records exist. One Let's Encrypt certificate for every name the family
+# uses, by DNS-01 through Cloudflare, so it works wherever the family's website lives. A valid
+# certificate already on the data volume (a rebuilt server) is kept: no new request, no rate limit.
+set -eu
+
+lineage={{ DOMAIN }}
+contact={{ CONTACT_EMAIL }}
+staging={{ STAGING }}
+
+options="--keep-until-expiring --expand"
+if [ -n "$contact" ]; then
+    options="$options --email $contact"
+else
+    options="$options --register-unsafely-without-email"
+fi
+if [ "$staging" = true ]; then
+    options="$options --staging"
+elif grep -qs "acme-staging" "/etc/letsencrypt/renewal/$lineage.conf"; then
+    # Leaving Let's Encrypt's staging service: its untrusted certificate is replaced now.
+    options="$options --force-renewal"
+fi
+
+# shellcheck disable=SC2086 # $options holds several flags on purpose
+certbot certonly --non-interactive --agree-tos $options \
+    --authenticator dns-cloudflare \
+    --dns-cloudflare-credentials {{ CREDENTIALS_FILE }} \
+    --dns-cloudflare-propagation-seconds 30 \
+    --key-type ecdsa --elliptic-curve secp256r1 \
+    --cert-name "$lineage" \
+    --deploy-hook {{ IMPORT_HOOK }} \
+    {{ NAMES }}
+
+# A kept certificate runs no deploy hook, yet a rebuilt server's Prosody still needs its copy.
+{{ IMPORT_HOOK }}
+echo "family-xmpp: the certificate for $lineage is in place"

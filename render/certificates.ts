@@ -1,0 +1,49 @@
+import { conferenceHost, FamilyModel, uploadHost } from "../model/family";
+import { DATA_MOUNT } from "./layout";
+import { SERVER_PROSODYCTL } from "./provisioning";
+import type { ServerFile } from "./server-files";
+import { fillTemplate, shellWord } from "./template";
+
+/** certbot's configuration lives on the data volume, so a rebuilt server keeps its certificate. */
+export const LETSENCRYPT_ON_VOLUME = `${DATA_MOUNT}/letsencrypt`;
+export const LETSENCRYPT_LIVE = "/etc/letsencrypt/live";
+export const IMPORT_HOOK = "/usr/local/sbin/family-xmpp-import-certificate";
+const CREDENTIALS_DIR = "/etc/family-xmpp";
+export const CREDENTIALS_FILE = `${CREDENTIALS_DIR}/cloudflare.ini`;
+
+/** Every name one certificate covers: the domain (apex JIDs), the server, rooms and uploads. */
+export function certificateNames(model: FamilyModel): string[] {
+    return [model.domain, model.hostname, conferenceHost(model), uploadHost(model)];
+}
+
+/** certbot's deploy hook, also run by the certificate step. */
+export function renderImportHook(model: FamilyModel, prosodyctl = SERVER_PROSODYCTL, liveDir = LETSENCRYPT_LIVE): string {
+    return fillTemplate("import-certificate.sh", { PROSODYCTL: prosodyctl, DOMAIN: shellWord(model.domain), LIVE_DIR: shellWord(liveDir) });
+}
+
+export function renderImportHookFile(model: FamilyModel): ServerFile {
+    return { path: IMPORT_HOOK, content: renderImportHook(model), permissions: "0755", owner: "root:root", afterPackages: false };
+}
+
+export function renderStoreDnsCredentials(): string {
+    return fillTemplate("store-dns-credentials.sh", {
+        CREDENTIALS_DIR: shellWord(CREDENTIALS_DIR),
+        CREDENTIALS_FILE: shellWord(CREDENTIALS_FILE),
+    });
+}
+
+/** What the credentials step reads on stdin. */
+export function dnsCredentialsStdin(token: string): string {
+    return `${token}\n`;
+}
+
+export function renderObtainCertificate(model: FamilyModel): string {
+    return fillTemplate("obtain-certificate.sh", {
+        DOMAIN: shellWord(model.domain),
+        CONTACT_EMAIL: shellWord(model.certificates.acmeEmail ?? ""),
+        STAGING: model.certificates.staging ? "true" : "false",
+        CREDENTIALS_FILE: shellWord(CREDENTIALS_FILE),
+        IMPORT_HOOK: IMPORT_HOOK,
+        NAMES: certificateNames(model).map((name) => `-d ${shellWord(name)}`).join(" "),
+    });
+}
