@@ -4,6 +4,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSyn
 import { connect } from "node:net";
 import { join, resolve } from "node:path";
 import { FamilyModel, jidOf } from "../model/family";
+import { certificateNames } from "../render/certificates";
 import { Listeners, PRODUCTION_LISTENERS, ServerPaths } from "../render/layout";
 import { accountScriptStdin, renderDeleteAccount, renderEnsureAccount, renderSyncFamilyFiles } from "../render/provisioning";
 import { renderFamilyFiles, ServerFile } from "../render/server-files";
@@ -133,7 +134,8 @@ export function ensureCertificates(stateDir: string, certificatesDir: string, mo
     if (!existsSync(cert)) {
         const request = join(stateDir, "server.csr");
         const extensions = join(stateDir, "server.ext");
-        writeFileSync(extensions, `subjectAltName=DNS:${model.domain},DNS:${model.hostname}\nextendedKeyUsage=serverAuth,clientAuth\n`);
+        const names = certificateNames(model).map((name) => `DNS:${name}`).join(",");
+        writeFileSync(extensions, `subjectAltName=${names}\nextendedKeyUsage=serverAuth,clientAuth\n`);
         openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", `/CN=${model.domain}`,
             "-keyout", key, "-out", request);
         openssl("x509", "-req", "-in", request, "-CA", caCert, "-CAkey", caKey, "-CAcreateserial", "-days", "825",

@@ -18,6 +18,7 @@ import { after, before, describe, it } from "node:test";
 import { xml } from "@xmpp/client";
 import { FamilyModel } from "../../model/family";
 import { parseFamilyConfig } from "../../model/validate";
+import { certificateNames, IMPORT_HOOK } from "../../render/certificates";
 import { hetznerVolumeDevice } from "../../render/cloud-init";
 import { ensureCertificates } from "../../scripts/local-server";
 import { RawStream } from "../support/raw-stream";
@@ -26,7 +27,7 @@ import { loginAt, Session } from "../support/xmpp";
 import { BootedContainer } from "./container";
 import { ensureImage, LAST_RUN_DIR } from "./debian-image";
 import { NetworkLab } from "./network-lab";
-import { connectionOf, plannedRuns, provisioningSteps, SshTarget } from "./replay";
+import { connectionOf, plannedRuns, ProvisioningStep, provisioningSteps, SshTarget } from "./replay";
 import { run, runQuietly } from "./shell";
 
 const FAMILY = {
@@ -226,22 +227,45 @@ describe("the rendered user data on a booted Debian 12", { skip: skipReason }, (
 
     it("takes the program's provisioning steps over SSH, in dependency order", async () => {
         const steps = provisioningSteps(firstRun);
-        assert.deepEqual(steps.map((step) => step.name), [
-            "family-first-boot", "family-files",
-            "family-account-anna", "family-account-bo", "family-account-åsa", "family-account-dora",
+        assert.deepEqual(steps.map((step) => step.name).sort(), [
+            "family-account-anna", "family-account-bo", "family-account-dora", "family-account-åsa",
+            "family-certificate", "family-dns-credentials", "family-files", "family-first-boot",
         ]);
+        const names = steps.map((step) => step.name);
+        for (const [index, step] of steps.entries()) {
+            for (const dependency of step.dependsOn.filter((name) => names.includes(name))) {
+                assert.ok(names.indexOf(dependency) < index, `${step.name} runs before ${dependency}`);
+            }
+        }
         await timed("provisioning over SSH", () => withDiagnostics(async () => {
-            for (const step of steps) ssh.runStep(step, step.create);
+            for (const step of steps) runOrStandIn(step, step.create);
         }));
     });
 
-    it("serves the test CA's certificate for the family's domain (where Let's Encrypt's would be)", () => {
-        installTestCertificate(server!);
-        const probe = spawnSync("openssl", [
-            "s_client", "-starttls", "xmpp", "-xmpphost", DOMAIN, "-connect", `${XMPP.host}:${XMPP.port}`,
-            "-verify_return_error", "-verify_hostname", DOMAIN, "-CAfile", join(workDir, "ca.crt"),
-        ], { input: "", encoding: "utf8", timeout: 20_000 });
-        assert.match(probe.stdout, /Verify return code: 0 \(ok\)/, probe.stderr);
+    it("has certbot with its Cloudflare plugin, its state on the volume, the renewal timer, and the token in a root-only file", () => {
+        assert.match(server!.exec("certbot", "plugins", "--text"), /\* dns-cloudflare/);
+        assert.equal(server!.exec("readlink", "/etc/letsencrypt").trim(), "/srv/family-data/letsencrypt");
+        assert.equal(server!.exec("systemctl", "is-enabled", "certbot.timer").trim(), "enabled");
+        assert.equal(server!.exec("stat", "-c", "%a %U", "/etc/family-xmpp/cloudflare.ini").trim(), "600 root");
+        assert.equal(server!.exec("cat", "/etc/family-xmpp/cloudflare.ini"), "dns_cloudflare_api_token = cf-token-family-acme-token\n");
+        assert.doesNotMatch(server!.exec("cat", "/var/log/cloud-init-output.log"), /cf-token-/);
+    });
+
+    it("serves the test CA's certificate, imported by certbot's deploy hook, for every name the family uses", () => {
+        for (const name of certificateNames(model(FAMILY))) {
+            const probe = spawnSync("openssl", [
+                "s_client", "-starttls", "xmpp", "-xmpphost", DOMAIN, "-connect", `${XMPP.host}:${XMPP.port}`,
+                "-verify_return_error", "-verify_hostname", name, "-CAfile", join(workDir, "ca.crt"),
+            ], { input: "", encoding: "utf8", timeout: 20_000 });
+            assert.match(probe.stdout, /Verify return code: 0 \(ok\)/, `${name}: ${probe.stderr}`);
+        }
+    });
+
+    it("publishes records that point at the booted server's address", () => {
+        const zone = String(firstRun.outputs.zoneFile.value);
+        const addresses = zone.split("\n").filter((line) => /\tIN\tA\t/.test(line)).map((line) => line.split("\t")[4]);
+        assert.deepEqual(addresses, [NetworkLab.SERVER_ADDRESS, NetworkLab.SERVER_ADDRESS, NetworkLab.SERVER_ADDRESS]);
+        assert.match(server!.exec("ip", "-4", "-o", "addr", "show"), new RegExp(`inet ${NetworkLab.SERVER_ADDRESS.replace(/\./g, "\\.")}/24`));
     });
 
     it("lets members log in, shows each their group, delivers and archives a message", async () => {
@@ -296,37 +320,51 @@ describe("the rendered user data on a booted Debian 12", { skip: skipReason }, (
             FAMILY_XMPP_TEST_SERVER_GENERATION: "rebuilt",
         });
         const planned = plannedRuns(changedRun, rebuiltRun);
-        assert.deepEqual(planned.map((p) => `${p.why} ${p.step.name}`), ["replace family-first-boot", "replace family-files"]);
+        assert.deepEqual(planned.map((p) => `${p.why} ${p.step.name}`), [
+            "replace family-first-boot", "replace family-files", "replace family-dns-credentials", "replace family-certificate",
+        ]);
 
         await timed("rebuild: boot to cloud-init done", async () => {
             server = await bootServer("fxboot2", "family-xmpp-boot-2");
             await withDiagnostics(() => waitForFirstBoot(server!));
         });
         await withDiagnostics(async () => {
-            for (const { step, script } of planned) ssh.runStep(step, script);
+            for (const { step, script } of planned) runOrStandIn(step, script);
         });
-        installTestCertificate(server!);
 
         assert.deepEqual(await rosterOf("anna", changedRun, "after-rebuild"), [`${jid("erik")} (Family)`, `${jid("åsa")} (Family)`]);
         assert.deepEqual(await rosterOf("bo", changedRun, "after-rebuild"), [`${jid("dora")} (Cousins)`]);
+        // The certificate came back from the volume: the fresh system disk never saw it.
+        assert.equal(server!.exec("readlink", "-f", `/etc/letsencrypt/live/${DOMAIN}/fullchain.pem`).trim(), `/srv/family-data/letsencrypt/live/${DOMAIN}/fullchain.pem`);
         const anna = await member("anna", changedRun, "after-rebuild-archive");
         assert.ok((await anna.archivedBodies()).includes("Middag på söndag?"), "the message archive did not survive the rebuild");
         await anna.stop();
     });
 });
 
-/** Puts the test CA's certificate where Prosody looks for the domain's, and reloads Prosody. */
-function installTestCertificate(container: BootedContainer): void {
-    const certificate = readFileSync(join(workDir, "certs", `${DOMAIN}.crt`), "utf8");
-    const key = readFileSync(join(workDir, "certs", `${DOMAIN}.key`), "utf8");
-    const script = [
-        "set -eu",
-        `printf '%s' '${certificate}' > /etc/prosody/certs/${DOMAIN}.crt`,
-        `printf '%s' '${key}' > /etc/prosody/certs/${DOMAIN}.key`,
-        `chgrp prosody /etc/prosody/certs/${DOMAIN}.key && chmod 0640 /etc/prosody/certs/${DOMAIN}.key`,
-        "prosodyctl reload",
-    ].join("\n");
-    container.exec("sh", "-c", script);
+/**
+ * Runs a provisioning step as captured, except the certificate step: Let's Encrypt cannot be
+ * reached from here, so the test puts a certificate signed by its own CA where certbot keeps its
+ * own (on first boot; a rebuilt server finds it on the volume), then runs the step's last act,
+ * certbot's deploy hook, exactly as rendered.
+ */
+function runOrStandIn(step: ProvisioningStep, script: string): void {
+    if (step.name !== "family-certificate") {
+        ssh.runStep(step, script);
+        return;
+    }
+    const live = `/etc/letsencrypt/live/${DOMAIN}`;
+    if (server!.tryExec("test", "-s", `${live}/fullchain.pem`).status !== 0) {
+        const certificate = readFileSync(join(workDir, "certs", `${DOMAIN}.crt`), "utf8");
+        const key = readFileSync(join(workDir, "certs", `${DOMAIN}.key`), "utf8");
+        server!.exec("sh", "-c", [
+            "set -eu",
+            `install -d -m 0700 ${live}`,
+            `printf '%s' '${certificate}' > ${live}/fullchain.pem`,
+            `(umask 077 && printf '%s' '${key}' > ${live}/privkey.pem)`,
+        ].join("\n"));
+    }
+    ssh.runStep(step, IMPORT_HOOK);
 }
 
 /** `systemctl is-system-running`, once the system has left its start-up states. */

@@ -105,7 +105,8 @@ export class BootedContainer {
         const nspawn = this.nspawn;
         for (let i = 0; i < 100; i++) {
             if (!nspawn?.pid || nspawn.exitCode !== null) break;
-            const children = spawnText("pgrep", ["-P", String(nspawn.pid)]).split("\n").filter(Boolean);
+            // The container's systemd is nspawn's child; a short-lived helper child may come first.
+            const children = spawnText("pgrep", ["-P", String(nspawn.pid), "-x", "systemd"]).split("\n").filter(Boolean);
             if (children.length > 0) return Number(children[0]);
             await sleep(100);
         }
