@@ -12,8 +12,9 @@ export interface FamilyDnsArgs {
 export const RECORD_COMMENT = "Managed by family-xmpp (Pulumi): changes here are overwritten";
 
 /**
- * The family's records in its Cloudflare zone. Only the names this stack owns are touched; the
- * family's other records (website, mail) stay as they are. Never proxied: XMPP is not HTTP.
+ * The family's records in its Cloudflare zone, and the zone-scoped token certbot uses for its DNS
+ * challenges. Only the names this stack owns are touched; the family's other records (website,
+ * hand-made mail records) stay as they are. Never proxied: XMPP is not HTTP.
  */
 export class FamilyDns extends pulumi.ComponentResource {
     public readonly records: pulumi.Output<DnsRecord<string>[]>;

@@ -6,23 +6,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { FamilyModel } from "../model/family";
-import { rawConfigFromStackFile } from "../model/stack-config";
-import { formatProblems, parseFamilyConfig } from "../model/validate";
+import { parseFamilyConfig } from "../model/validate";
 import { DnsRecord, recordData, renderDnsRecords, renderZoneFile } from "../render/dns";
+import { devFamily, familyModel } from "./support/families";
 import { hasTool } from "./support/tools";
 
 const ADDRESSES = { ipv4: "203.0.113.10", ipv6: "2001:db8::1" };
 
 function family(overrides: Record<string, unknown> = {}): FamilyModel {
-    const result = parseFamilyConfig({ domain: "johansson.example", members: [{ username: "pappa", name: "Pappa" }], ...overrides });
-    if (!result.ok) throw new Error(formatProblems(result.problems));
-    return result.model;
-}
-
-function devFamily(): FamilyModel {
-    const result = parseFamilyConfig(rawConfigFromStackFile(readFileSync(join(__dirname, "..", "Pulumi.dev.yaml"), "utf8")));
-    if (!result.ok) throw new Error(formatProblems(result.problems));
-    return result.model;
+    return familyModel({ domain: "johansson.example", members: [{ username: "pappa", name: "Pappa" }], ...overrides });
 }
 
 /** `name type data` lines, as easy to read in a failure as in a zone file. */

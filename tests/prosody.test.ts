@@ -10,18 +10,12 @@ import { join } from "node:path";
 import { getCACertificates, setDefaultCACertificates } from "node:tls";
 import { after, before, describe, it } from "node:test";
 import { xml } from "@xmpp/client";
-import { FamilyModel } from "../model/family";
-import { formatProblems, parseFamilyConfig } from "../model/validate";
 import { renderImportHook } from "../render/certificates";
 import { ensureCertificates, LocalServer, prosodyInstalled, startLocalServer } from "../scripts/local-server";
+import { familyModel } from "./support/families";
 import { RawStream } from "./support/raw-stream";
 import { login, Session } from "./support/xmpp";
 
-function family(raw: Record<string, unknown>): FamilyModel {
-    const result = parseFamilyConfig(raw);
-    if (!result.ok) throw new Error(formatProblems(result.problems));
-    return result.model;
-}
 
 const MEMBERS = [
     { username: "anna", name: "Anna", admin: true },
@@ -29,7 +23,7 @@ const MEMBERS = [
     { username: "åsa", name: "Mormor Åsa" },
     { username: "dora", name: "Dora" },
 ];
-const FAMILY = family({
+const FAMILY = familyModel({
     domain: "family.test",
     members: MEMBERS,
     groups: [
@@ -195,7 +189,7 @@ describe("the family server on a real Prosody", { skip: skipReason }, () => {
     it("applies a family change to the running server: online apps are asked to reconnect, and every roster follows", async () => {
         const online = await loggedIn("anna", "online-during-change");
         const closed = new Promise<string>((resolve) => online.xmpp.on("error", (error: Error) => resolve(String(error))));
-        const changed = family({
+        const changed = familyModel({
             domain: DOMAIN,
             members: [...MEMBERS, { username: "erik", name: "Erik" }],
             groups: [
@@ -220,7 +214,7 @@ describe("the family server on a real Prosody", { skip: skipReason }, () => {
     it("deletes the account of a member removed from the config", async () => {
         const doraPassword = server.credentials[jid("dora")];
         await (await loggedIn("dora", "before-removal")).stop();
-        server.applyFamilyChange(family({
+        server.applyFamilyChange(familyModel({
             domain: DOMAIN,
             members: MEMBERS.filter((member) => member.username !== "dora"),
             groups: [{ name: "Family", members: ["anna", "bo", "åsa"] }],

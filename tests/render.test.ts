@@ -5,9 +5,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { load } from "js-yaml";
-import { FamilyModel } from "../model/family";
-import { rawConfigFromStackFile } from "../model/stack-config";
-import { parseFamilyConfig } from "../model/validate";
 import { renderImportHook, renderObtainCertificate, renderStoreDnsCredentials } from "../render/certificates";
 import { HETZNER_USER_DATA_LIMIT, hetznerVolumeDevice, renderCloudInit } from "../render/cloud-init";
 import { renderFirewallRules } from "../render/firewall";
@@ -20,17 +17,12 @@ import {
     renderWaitForCloudInit,
 } from "../render/provisioning";
 import { renderServerFamilyFiles, renderServerFiles } from "../render/server-files";
+import { devFamily } from "./support/families";
 import { hasTool } from "./support/tools";
 
 const GOLDEN_DIR = join(__dirname, "golden");
 const DEPLOY_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHC+cRYnckoH99E58M9oEnVJuT1/tqi0uys6337/4NwG family-xmpp-deploy";
 const VOLUME_DEVICE = hetznerVolumeDevice("100200300");
-
-function devFamily(): FamilyModel {
-    const result = parseFamilyConfig(rawConfigFromStackFile(readFileSync(join(__dirname, "..", "Pulumi.dev.yaml"), "utf8")));
-    if (!result.ok) throw new Error("Pulumi.dev.yaml must be valid");
-    return result.model;
-}
 
 function matchesGolden(name: string, actual: string): void {
     const file = join(GOLDEN_DIR, name);

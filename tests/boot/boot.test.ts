@@ -16,11 +16,10 @@ import { join } from "node:path";
 import { getCACertificates, setDefaultCACertificates } from "node:tls";
 import { after, before, describe, it } from "node:test";
 import { xml } from "@xmpp/client";
-import { FamilyModel } from "../../model/family";
-import { parseFamilyConfig } from "../../model/validate";
 import { certificateNames, IMPORT_HOOK } from "../../render/certificates";
 import { hetznerVolumeDevice } from "../../render/cloud-init";
 import { ensureCertificates } from "../../scripts/local-server";
+import { familyModel } from "../support/families";
 import { RawStream } from "../support/raw-stream";
 import { resourceNamed, runStack, StackRun } from "../support/stack-harness";
 import { loginAt, Session } from "../support/xmpp";
@@ -106,12 +105,6 @@ async function rosterOf(username: string, stack: StackRun, resource: string): Pr
     return roster;
 }
 
-function model(raw: Record<string, unknown>): FamilyModel {
-    const result = parseFamilyConfig(raw);
-    if (!result.ok) throw new Error("the boot test's family must be valid");
-    return result.model;
-}
-
 /** Boots a new "server" from the user data the program rendered first (the server ignores later changes). */
 async function bootServer(name: string, instanceId: string): Promise<BootedContainer> {
     const userData = String(resourceNamed(firstRun, "hcloud:index/server:Server", "family-server").inputs.userData);
@@ -181,7 +174,7 @@ describe("the rendered user data on a booted Debian 12", { skip: skipReason }, (
         ssh = new SshTarget(connectionOf(firstRun), workDir);
 
         mkdirSync(join(workDir, "certs"));
-        caCertificate = ensureCertificates(workDir, join(workDir, "certs"), model(FAMILY));
+        caCertificate = ensureCertificates(workDir, join(workDir, "certs"), familyModel(FAMILY));
         setDefaultCACertificates([...getCACertificates("default"), caCertificate]);
 
         // The "Hetzner volume": ext4, as Hetzner formats it, on a loop device of the host.
@@ -252,7 +245,7 @@ describe("the rendered user data on a booted Debian 12", { skip: skipReason }, (
     });
 
     it("serves the test CA's certificate, imported by certbot's deploy hook, for every name the family uses", () => {
-        for (const name of certificateNames(model(FAMILY))) {
+        for (const name of certificateNames(familyModel(FAMILY))) {
             const probe = spawnSync("openssl", [
                 "s_client", "-starttls", "xmpp", "-xmpphost", DOMAIN, "-connect", `${XMPP.host}:${XMPP.port}`,
                 "-verify_return_error", "-verify_hostname", name, "-CAfile", join(workDir, "ca.crt"),

@@ -1,0 +1,17 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { FamilyModel } from "../../model/family";
+import { rawConfigFromStackFile } from "../../model/stack-config";
+import { formatProblems, parseFamilyConfig } from "../../model/validate";
+
+/** The model of a family config the tests know to be valid (fails loudly if it is not). */
+export function familyModel(raw: Record<string, unknown>): FamilyModel {
+    const result = parseFamilyConfig(raw);
+    if (!result.ok) throw new Error(formatProblems(result.problems));
+    return result.model;
+}
+
+/** The example family of Pulumi.dev.yaml, as `npm start` and the README use it. */
+export function devFamily(): FamilyModel {
+    return familyModel(rawConfigFromStackFile(readFileSync(join(__dirname, "..", "..", "Pulumi.dev.yaml"), "utf8")));
+}
