@@ -10,6 +10,8 @@ export interface FamilyDnsArgs {
 }
 
 export const RECORD_COMMENT = "Managed by family-xmpp (Pulumi): changes here are overwritten";
+/** What certbot's DNS plugin needs, granted on the family's zone only. */
+const ACME_PERMISSIONS = ["Zone Read", "DNS Write"];
 
 /**
  * The family's records in its Cloudflare zone, and the zone-scoped token certbot uses for its DNS
@@ -41,15 +43,21 @@ export class FamilyDns extends pulumi.ComponentResource {
 
         // The server holds this token, not the family's own: if the server is ever compromised,
         // the damage stops at this zone's records.
-        const dnsWrite = cloudflare.getApiTokenPermissionGroupsListOutput(
-            { name: "DNS Write", scope: "com.cloudflare.api.account.zone" },
+        // Zone Read lets certbot's plugin find the zone's id by name; DNS Write, its challenge records.
+        const zoneGroups = cloudflare.getApiTokenPermissionGroupsListOutput(
+            { scope: "com.cloudflare.api.account.zone" },
             { parent: this },
         );
+        const permissionGroups = zoneGroups.results.apply((groups) => ACME_PERMISSIONS.map((wanted) => {
+            const group = groups.find((candidate) => candidate.name === wanted);
+            if (!group) throw new Error(`Cloudflare has no permission group named "${wanted}"; the ACME token cannot be made`);
+            return { id: group.id };
+        }));
         const token = new cloudflare.ApiToken(`${name}-acme-token`, {
             name: `family-xmpp ${model.domain}: certbot DNS-01`,
             policies: [{
                 effect: "allow",
-                permissionGroups: [{ id: dnsWrite.results.apply((groups) => groups[0].id) }],
+                permissionGroups,
                 resources: zone.id.apply((zoneId) => JSON.stringify({ [`com.cloudflare.api.account.zone.${zoneId}`]: "*" })),
             }],
         }, { parent: this });

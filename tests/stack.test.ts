@@ -226,11 +226,11 @@ describe("provisioning over SSH", () => {
 });
 
 describe("Let's Encrypt certificates", () => {
-    it("come from a Cloudflare token the stack makes, allowed only to edit DNS in the family's zone", () => {
+    it("come from a Cloudflare token the stack makes, allowed only to read the family's zone and edit its DNS", () => {
         const { inputs } = resourceNamed(run, "cloudflare:index/apiToken:ApiToken", "family-acme-token");
         assert.deepEqual(inputs.policies, [{
             effect: "allow",
-            permissionGroups: [{ id: "dns-write-group" }],
+            permissionGroups: [{ id: "zone-read-group" }, { id: "dns-write-group" }],
             resources: JSON.stringify({ "com.cloudflare.api.account.zone.zone-123": "*" }),
         }]);
     });

@@ -68,7 +68,13 @@ pulumi.runtime.setMocks({
     call(args) {
         if (args.token === "cloudflare:index/getZone:getZone") return { id: "zone-123", zoneId: "zone-123", name: "zone" };
         if (args.token === "cloudflare:index/getApiTokenPermissionGroupsList:getApiTokenPermissionGroupsList") {
-            return { results: [{ id: "dns-write-group", name: "DNS Write", scopes: ["com.cloudflare.api.account.zone"] }] };
+            return {
+                results: [
+                    { id: "zone-read-group", name: "Zone Read", scopes: ["com.cloudflare.api.account.zone"] },
+                    { id: "dns-read-group", name: "DNS Read", scopes: ["com.cloudflare.api.account.zone"] },
+                    { id: "dns-write-group", name: "DNS Write", scopes: ["com.cloudflare.api.account.zone"] },
+                ],
+            };
         }
         return args.inputs;
     },
