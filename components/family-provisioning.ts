@@ -10,6 +10,7 @@ import {
     renderWaitForCloudInit,
 } from "../render/provisioning";
 import { dnsCredentialsStdin, renderObtainCertificate, renderStoreDnsCredentials } from "../render/certificates";
+import { renderSyncRooms } from "../render/rooms";
 import { renderServerFamilyFiles } from "../render/server-files";
 import { ServerConnection } from "./family-server";
 
@@ -73,6 +74,13 @@ export class FamilyProvisioning extends pulumi.ComponentResource {
             triggers: [args.serverId],
             logging: "stdoutAndStderr",
         }, { parent: this, dependsOn: [familyFiles, dnsCredentials, ...args.certificateAfter] });
+
+        // The rooms and their member lists live on the volume: this step runs when the groups change.
+        new command.remote.Command(`${name}-rooms`, {
+            connection,
+            create: renderSyncRooms(model),
+            logging: "stdoutAndStderr",
+        }, { parent: this, dependsOn: [familyFiles] });
 
         // No trigger on the server here: accounts live on the data volume and survive a rebuild,
         // and a replaced account command would run its delete step on the new server.

@@ -72,3 +72,14 @@ log = {
 }
 
 VirtualHost "{{ DOMAIN }}"
+
+-- Group chats: one room per family group (kept in step with the groups by the provisioning step),
+-- and any room a family member creates. Nobody from elsewhere can create rooms here.
+Component "{{ CONFERENCE_HOST }}" "muc"
+    name = "{{ DOMAIN }} group chats"
+    modules_enabled = { "muc_mam" }
+    restrict_room_creation = "local"
+    muc_log_by_default = true
+    muc_room_default_public = false
+    muc_room_default_persistent = true
+    muc_room_default_members_only = true

@@ -1,4 +1,4 @@
-import { FamilyModel, jidOf } from "../model/family";
+import { conferenceHost, FamilyModel, jidOf } from "../model/family";
 import { Listeners, ServerPaths } from "./layout";
 import { fillTemplate, luaString } from "./template";
 
@@ -6,6 +6,7 @@ export function renderProsodyConfig(model: FamilyModel, paths: ServerPaths, list
     const admins = model.members.filter((member) => member.admin).map((member) => luaString(jidOf(model, member.username)));
     return fillTemplate("prosody.cfg.lua", {
         DOMAIN: model.domain,
+        CONFERENCE_HOST: conferenceHost(model),
         ADMIN_JIDS: admins.join(", "),
         DATA_PATH: paths.dataPath,
         PIDFILE: paths.pidfile,

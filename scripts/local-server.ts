@@ -7,6 +7,7 @@ import { FamilyModel, jidOf } from "../model/family";
 import { certificateNames } from "../render/certificates";
 import { Listeners, PRODUCTION_LISTENERS, ServerPaths } from "../render/layout";
 import { accountScriptStdin, renderDeleteAccount, renderEnsureAccount, renderSyncFamilyFiles } from "../render/provisioning";
+import { renderSyncRooms } from "../render/rooms";
 import { renderFamilyFiles, ServerFile } from "../render/server-files";
 import { shellWord } from "../render/template";
 
@@ -86,6 +87,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     try {
         await waitForPort(listeners.c2sPort, prosody, paths.logFile);
         const credentials = ensureAccounts(model, stateDir, prosodyctl);
+        runScript(renderSyncRooms(model, prosodyctl));
         let current = model;
         return {
             model,
@@ -102,6 +104,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
                     runScript(renderDeleteAccount(current, username, prosodyctl));
                     delete credentials[jidOf(current, username)];
                 }
+                runScript(renderSyncRooms(changed, prosodyctl));
                 current = changed;
             },
             stop: () => stopProsody(prosody),

@@ -104,6 +104,37 @@ describe("the family server on a real Prosody", { skip: skipReason }, () => {
         assert.ok((message.attrs.from ?? "").startsWith(`${jid("anna")}/`));
     });
 
+    it("gives each group its chat room: members join and talk, the room keeps the history", async () => {
+        const room = "family@conference.family.test";
+        const anna = await loggedIn("anna", "room");
+        const åsa = await loggedIn("åsa", "room");
+        const annaJoined = await anna.joinRoom(room, "Anna");
+        assert.equal(annaJoined.attrs.type, undefined, String(annaJoined));
+        const item = annaJoined.getChild("x", "http://jabber.org/protocol/muc#user")?.getChild("item");
+        assert.equal(item?.attrs.affiliation, "owner", "a family admin owns the room");
+        const åsaJoined = await åsa.joinRoom(room, "Mormor");
+        assert.equal(åsaJoined.getChild("x", "http://jabber.org/protocol/muc#user")?.getChild("item")?.attrs.affiliation, "member");
+        await anna.xmpp.send(xml("message", { to: room, type: "groupchat" }, xml("body", {}, "Välkomna till familjechatten!")));
+        const heard = await åsa.waitFor((s) => s.is("message") && s.attrs.type === "groupchat" && s.getChildText("body") !== null, "the room's message");
+        assert.equal(heard.attrs.from, `${room}/Anna`);
+        assert.ok((await åsa.archivedBodies(room)).includes("Välkomna till familjechatten!"));
+    });
+
+    it("keeps members of other groups out of a group's room", async () => {
+        const dora = await loggedIn("dora", "room");
+        const refused = await dora.joinRoom("family@conference.family.test", "Dora");
+        assert.equal(refused.attrs.type, "error");
+        assert.ok(refused.getChild("error")?.getChild("registration-required", "urn:ietf:params:xml:ns:xmpp-stanzas"), String(refused));
+        const own = await dora.joinRoom("cousins@conference.family.test", "Dora");
+        assert.equal(own.attrs.type, undefined, String(own));
+    });
+
+    it("lets family members create rooms of their own", async () => {
+        const bo = await loggedIn("bo", "new-room");
+        const created = await bo.joinRoom("fotboll@conference.family.test", "Bo");
+        assert.ok(created.getChild("x", "http://jabber.org/protocol/muc#user")?.getChildren("status").some((status) => status.attrs.code === "201"), String(created));
+    });
+
     it("refuses to register a new account in-band, and does not offer it", async () => {
         const stream = await RawStream.open(server.listeners.c2sPort, DOMAIN);
         try {
@@ -209,6 +240,9 @@ describe("the family server on a real Prosody", { skip: skipReason }, () => {
         assert.deepEqual((await bo.roster()).map((item) => [item.jid, item.groups.join()]), [[jid("dora"), "Cousins"]]);
         const erik = await loggedIn("erik", "after-change");
         assert.deepEqual(sortByJid(await erik.roster()).map((item) => item.jid), [jid("anna"), jid("åsa")]);
+        // The rooms follow too: Erik is in, Bo (now a cousin) is out.
+        assert.equal((await erik.joinRoom("family@conference.family.test", "Erik")).attrs.type, undefined);
+        assert.equal((await bo.joinRoom("family@conference.family.test", "Bo")).attrs.type, "error");
     });
 
     it("deletes the account of a member removed from the config", async () => {

@@ -16,6 +16,7 @@ import {
     renderSyncFamilyFiles,
     renderWaitForCloudInit,
 } from "../render/provisioning";
+import { familyRooms, renderRoomsLua, renderSyncRooms } from "../render/rooms";
 import { renderServerFamilyFiles, renderServerFiles } from "../render/server-files";
 import { devFamily } from "./support/families";
 import { hasTool } from "./support/tools";
@@ -74,6 +75,45 @@ describe("the Prosody config", () => {
         const file = join(mkdtempSync(join(tmpdir(), "prosody-cfg-")), "prosody.cfg.lua");
         // Prosody's config syntax is Lua with two statements of its own; luac checks the rest.
         writeFileSync(file, config.replace(/^VirtualHost .*$/m, "").replace(/^Include .*$/m, ""));
+        const result = spawnSync("luac5.4", ["-p", file], { encoding: "utf8" });
+        assert.equal(result.status, 0, result.stderr);
+    });
+});
+
+describe("the family rooms", () => {
+    it("give each group a room named after it, owned by its admins, with its members", () => {
+        assert.deepEqual(familyRooms(devFamily()), [
+            {
+                jid: "family@conference.johansson.example",
+                name: "Family",
+                affiliations: {
+                    "pappa@johansson.example": "owner",
+                    "mamma@johansson.example": "owner",
+                    "åsa@johansson.example": "member",
+                    "erik@johansson.example": "member",
+                },
+            },
+            {
+                jid: "relatives@conference.johansson.example",
+                name: "Relatives",
+                affiliations: { "pappa@johansson.example": "owner", "mamma@johansson.example": "owner", "sven@johansson.example": "member" },
+            },
+        ]);
+    });
+
+    it("turn any group name into a readable, unique room address", () => {
+        const model = { ...devFamily(), groups: [{ name: "Släkten & vänner", members: ["pappa"] }, { name: "släkten vänner", members: ["erik"] }, { name: "👪", members: ["erik"] }] };
+        assert.deepEqual(familyRooms(model).map((room) => room.jid.split("@")[0]), ["slakten-vanner", "slakten-vanner-2", "group"]);
+    });
+
+    it("are set up by one line of valid Lua that quotes every name", (t) => {
+        const model = { ...devFamily(), groups: [{ name: "Mormor's \"gäng\"", members: ["pappa"] }] };
+        const lua = renderRoomsLua(model);
+        assert.ok(lua.startsWith("> ") && !lua.includes("\n"), "the admin shell takes one line after >");
+        assert.match(lua, /sync\("mormor-s-gang@conference\.johansson\.example", "Mormor's \\"gäng\\"", /);
+        if (!hasTool(t, "luac5.4", "lua5.4")) return;
+        const file = join(mkdtempSync(join(tmpdir(), "rooms-")), "rooms.lua");
+        writeFileSync(file, lua.slice(2));
         const result = spawnSync("luac5.4", ["-p", file], { encoding: "utf8" });
         assert.equal(result.status, 0, result.stderr);
     });
@@ -229,6 +269,7 @@ describe("the server's shell scripts", () => {
         "import-certificate": renderImportHook(model),
         "store-dns-credentials": renderStoreDnsCredentials(),
         "obtain-certificate": renderObtainCertificate(model),
+        "sync-family-rooms": renderSyncRooms(model),
     };
 
     for (const [name, script] of Object.entries(scripts)) {

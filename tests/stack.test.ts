@@ -225,6 +225,19 @@ describe("provisioning over SSH", () => {
     });
 });
 
+describe("the family rooms", () => {
+    it("are kept in step with the groups by a step of their own, after the family files", () => {
+        const rooms = resourceNamed(run, COMMAND, "family-rooms").inputs;
+        assert.match(String(rooms.create), /sync\("family@conference\.family\.test", "Family", \{ \["anna@family\.test"\] = "owner", \["bo@family\.test"\] = "member" \}\)/);
+        assert.deepEqual(optionsOf(run, COMMAND, "family-rooms").dependsOn, ["family-files"]);
+    });
+
+    it("follow a new member into her group's room", () => {
+        const create = String(resourceNamed(afterAddingDora, COMMAND, "family-rooms").inputs.create);
+        assert.match(create, /\["dora@family\.test"\] = "member"/);
+    });
+});
+
 describe("Let's Encrypt certificates", () => {
     it("come from a Cloudflare token the stack makes, allowed only to read the family's zone and edit its DNS", () => {
         const { inputs } = resourceNamed(run, "cloudflare:index/apiToken:ApiToken", "family-acme-token");

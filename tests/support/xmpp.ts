@@ -8,8 +8,10 @@ export interface Session {
     readonly received: Element[];
     waitFor(predicate: (stanza: Element) => boolean, what: string, timeoutMs?: number): Promise<Element>;
     roster(): Promise<RosterItem[]>;
-    /** The bodies of the messages in the member's own archive (XEP-0313), oldest first. */
-    archivedBodies(): Promise<string[]>;
+    /** The bodies of the messages in an archive (XEP-0313): the member's own, or a room's. */
+    archivedBodies(archive?: string): Promise<string[]>;
+    /** Joins a group chat (XEP-0045); resolves with the room's answer: self-presence or an error. */
+    joinRoom(roomJid: string, nick: string): Promise<Element>;
     stop(): Promise<void>;
 }
 
@@ -63,18 +65,19 @@ export async function loginAt(endpoint: XmppEndpoint, jid: string, password: str
         }
     });
     await xmpp.start();
+    const waitFor = (predicate: (stanza: Element) => boolean, what: string, timeoutMs = 5000): Promise<Element> => {
+        const already = received.find(predicate);
+        if (already) return Promise.resolve(already);
+        return new Promise((resolve, reject) => {
+            const timer = setTimeout(() => reject(new Error(`${jid} did not receive ${what} within ${timeoutMs} ms`)), timeoutMs);
+            waiters.push({ predicate, resolve: (stanza) => { clearTimeout(timer); resolve(stanza); } });
+        });
+    };
     return {
         jid,
         xmpp,
         received,
-        waitFor(predicate, what, timeoutMs = 5000) {
-            const already = received.find(predicate);
-            if (already) return Promise.resolve(already);
-            return new Promise((resolve, reject) => {
-                const timer = setTimeout(() => reject(new Error(`${jid} did not receive ${what} within ${timeoutMs} ms`)), timeoutMs);
-                waiters.push({ predicate, resolve: (stanza) => { clearTimeout(timer); resolve(stanza); } });
-            });
-        },
+        waitFor,
         async roster() {
             const result = await xmpp.iqCaller.request(xml("iq", { type: "get" }, xml("query", { xmlns: "jabber:iq:roster" })));
             const query = result.getChild("query", "jabber:iq:roster");
@@ -85,7 +88,13 @@ export async function loginAt(endpoint: XmppEndpoint, jid: string, password: str
                 groups: item.getChildren("group").map((group) => group.text()),
             }));
         },
-        async archivedBodies() {
+        async joinRoom(roomJid, nick) {
+            const occupant = `${roomJid}/${nick}`;
+            const answer = waitFor((s) => s.is("presence") && s.attrs.from === occupant, `the answer of ${roomJid}`);
+            await xmpp.send(xml("presence", { to: occupant }, xml("x", { xmlns: "http://jabber.org/protocol/muc" }, xml("history", { maxstanzas: "0" }))));
+            return answer;
+        },
+        async archivedBodies(archive?: string) {
             const queryid = `archive-${Date.now()}`;
             const bodies: string[] = [];
             const collect = (stanza: Element) => {
@@ -96,7 +105,7 @@ export async function loginAt(endpoint: XmppEndpoint, jid: string, password: str
                 }
             };
             xmpp.on("stanza", collect);
-            await xmpp.iqCaller.request(xml("iq", { type: "set" }, xml("query", { xmlns: "urn:xmpp:mam:2", queryid })));
+            await xmpp.iqCaller.request(xml("iq", { type: "set", ...(archive ? { to: archive } : {}) }, xml("query", { xmlns: "urn:xmpp:mam:2", queryid })));
             return bodies;
         },
         stop: () => xmpp.stop(),
