@@ -274,6 +274,10 @@ describe("the rendered user data on a booted Debian 12", { skip: skipReason }, (
         const received = await åsa.waitFor((s) => s.is("message") && s.getChildText("body") !== null, "Anna's message");
         assert.equal(received.getChildText("body"), "Middag på söndag?");
         assert.ok((await anna.archivedBodies()).includes("Middag på söndag?"));
+        // The family room exists from the first boot on, with the group as its members.
+        assert.equal((await anna.joinRoom("family@conference.family.test", "Anna")).attrs.type, undefined);
+        await anna.xmpp.send(xml("message", { to: "family@conference.family.test", type: "groupchat" }, xml("body", {}, "Hej allihop!")));
+        await anna.waitFor((s) => s.is("message") && s.attrs.type === "groupchat" && s.getChildText("body") === "Hej allihop!", "the room's echo");
         await anna.stop();
         await åsa.stop();
     });
@@ -333,6 +337,7 @@ describe("the rendered user data on a booted Debian 12", { skip: skipReason }, (
         assert.equal(server!.exec("readlink", "-f", `/etc/letsencrypt/live/${DOMAIN}/fullchain.pem`).trim(), `/srv/family-data/letsencrypt/live/${DOMAIN}/fullchain.pem`);
         const anna = await member("anna", changedRun, "after-rebuild-archive");
         assert.ok((await anna.archivedBodies()).includes("Middag på söndag?"), "the message archive did not survive the rebuild");
+        assert.ok((await anna.archivedBodies("family@conference.family.test")).includes("Hej allihop!"), "the family room's history did not survive the rebuild");
         await anna.stop();
     });
 });
