@@ -26,12 +26,12 @@ modules_enabled = {
     "dialback";
     -- Everyone in a group sees everyone else in it, without adding contacts by hand
     "groups";
-    -- Several devices per person, phones that sleep
-    "carbons"; "smacks"; "csi_simple"; "mam";
+    -- Several devices per person, phones that sleep, and wake up for a message (push)
+    "carbons"; "smacks"; "csi_simple"; "mam"; "cloud_notify";
     -- Profiles, avatars, bookmarks, blocking, and what end-to-end encryption needs (PEP)
     "pep"; "private"; "vcard4"; "vcard_legacy"; "bookmarks"; "blocklist";
-    -- Housekeeping
-    "ping"; "time"; "uptime"; "version"; "limits";
+    -- Housekeeping, and whom other servers can contact about this one (XEP-0157)
+    "ping"; "time"; "uptime"; "version"; "limits"; "server_contact_info";
     -- Members change their own password from their app; nobody signs up (see allow_registration)
     "register";
     -- Administration by the admins' apps and by prosodyctl on the server
@@ -58,7 +58,14 @@ authentication = "internal_hashed"
 storage = "internal"
 
 -- Message history kept on the server for every device of a member.
-archive_expires_after = "1y"
+archive_expires_after = "{{ ARCHIVE_EXPIRES_AFTER }}"
+
+-- The family's admins are the contacts for abuse and security questions about this server.
+contact_info = {
+    admin = { {{ ADMIN_ADDRESSES }} };
+    abuse = { {{ ADMIN_ADDRESSES }} };
+    security = { {{ ADMIN_ADDRESSES }} };
+}
 
 limits = {
     c2s = { rate = "10kb/s" };

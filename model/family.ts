@@ -16,6 +16,8 @@ export interface FamilyModel {
     readonly sshAllowedCidrs: readonly string[];
     /** Whether other XMPP servers may reach the family (and the family them). */
     readonly federation: boolean;
+    /** How long the server keeps message history: a Prosody period ("1y", "6m", "4w", "30d") or "forever". */
+    readonly archiveRetention: string;
     readonly certificates: CertificateSettings;
     /** The family's hosted mailboxes on the same domain, if any. */
     readonly mail?: MailSettings;

@@ -42,6 +42,7 @@ export const CONFIG_KEYS = [
     "sshPublicKeys",
     "sshAllowedCidrs",
     "federation",
+    "archiveRetention",
     "acmeEmail",
     "letsEncryptStaging",
     "allowWildcardCertificates",
@@ -94,6 +95,7 @@ export function parseFamilyConfig(raw: Readonly<Record<string, unknown>>): Famil
     }
 
     const federation = readBoolean("federation", raw.federation, true, report);
+    const archiveRetention = readRetention(raw.archiveRetention, report);
     const acmeEmail = readEmail(raw.acmeEmail, report);
     const staging = readBoolean("letsEncryptStaging", raw.letsEncryptStaging, false, report);
     const allowWildcard = readBoolean("allowWildcardCertificates", raw.allowWildcardCertificates, false, report);
@@ -115,6 +117,7 @@ export function parseFamilyConfig(raw: Readonly<Record<string, unknown>>): Famil
             sshPublicKeys,
             sshAllowedCidrs,
             federation,
+            archiveRetention,
             certificates: { ...(acmeEmail ? { acmeEmail } : {}), staging, allowWildcard, extraCaaIssuers },
             ...(mail ? { mail } : {}),
         },
@@ -286,6 +289,13 @@ function readGroups(value: unknown, members: readonly Member[], report: Report):
         if (ok) groups.push({ name: name as string, members: groupMembers as string[] });
     });
     return groups;
+}
+
+function readRetention(value: unknown, report: Report): string {
+    if (value === undefined) return "1y";
+    if (value === "forever" || (typeof value === "string" && /^[1-9][0-9]*[dwmy]$/.test(value))) return value;
+    report("archiveRetention", `must be a number of days, weeks, months or years ("30d", "4w", "6m", "1y") or "forever", not ${describe(value)}`);
+    return "1y";
 }
 
 function readEmail(value: unknown, report: Report): string | undefined {

@@ -7,7 +7,7 @@ export const HETZNER_USER_DATA_LIMIT = 32 * 1024;
 
 /** Debian's packages the server runs; Debian 12 on the VPS and in the tests, so the same versions. */
 export const SERVER_PACKAGES = [
-    "prosody", "lua-unbound", "openssl", "unattended-upgrades", "certbot", "python3-certbot-dns-cloudflare",
+    "prosody", "prosody-modules", "lua-unbound", "openssl", "unattended-upgrades", "certbot", "python3-certbot-dns-cloudflare",
 ] as const;
 
 /** How Hetzner names an attached volume's block device. */

@@ -4,7 +4,10 @@ import { fillTemplate, luaString } from "./template";
 
 export function renderProsodyConfig(model: FamilyModel, paths: ServerPaths, listeners: Listeners): string {
     const admins = model.members.filter((member) => member.admin).map((member) => luaString(jidOf(model, member.username)));
+    const adminAddresses = model.members.filter((member) => member.admin).map((member) => luaString(`xmpp:${jidOf(model, member.username)}`));
     return fillTemplate("prosody.cfg.lua", {
+        ARCHIVE_EXPIRES_AFTER: model.archiveRetention === "forever" ? "never" : model.archiveRetention,
+        ADMIN_ADDRESSES: adminAddresses.join(", "),
         DOMAIN: model.domain,
         CONFERENCE_HOST: conferenceHost(model),
         ADMIN_JIDS: admins.join(", "),

@@ -49,6 +49,14 @@ describe("a minimal family config", () => {
         });
     });
 
+    it("keeps message history for a year by default", () => {
+        assert.equal(modelOf(family()).archiveRetention, "1y");
+    });
+
+    it("keeps message history forever when asked", () => {
+        assert.equal(modelOf(family({ archiveRetention: "forever" })).archiveRetention, "forever");
+    });
+
     it("allows SSH from anywhere by default, with no human keys", () => {
         const model = modelOf(family());
         assert.deepEqual(model.sshAllowedCidrs, ["0.0.0.0/0", "::/0"]);
@@ -225,6 +233,13 @@ describe("config problems", () => {
         assert.deepEqual(problemsOf(family({ volumeSizeGb: 5 })), [{
             key: "family-xmpp:volumeSizeGb",
             message: "must be a whole number of GB from 10 to 10240 (Hetzner's volume limits), not 5",
+        }]);
+    });
+
+    it("rejects a history retention Prosody cannot read", () => {
+        assert.deepEqual(problemsOf(family({ archiveRetention: "one year" })), [{
+            key: "family-xmpp:archiveRetention",
+            message: "must be a number of days, weeks, months or years (\"30d\", \"4w\", \"6m\", \"1y\") or \"forever\", not \"one year\"",
         }]);
     });
 

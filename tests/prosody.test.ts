@@ -94,6 +94,38 @@ describe("the family server on a real Prosody", { skip: skipReason }, () => {
         assert.deepEqual(requests.map(String), []);
     });
 
+    it("advertises history, push, carbons, blocking and its contacts (XEP-0313, 0357, 0280, 0191, 0157)", async () => {
+        const anna = await loggedIn("anna", "disco");
+        const features = async (to: string) => {
+            const result = await anna.xmpp.iqCaller.request(xml("iq", { type: "get", to }, xml("query", { xmlns: "http://jabber.org/protocol/disco#info" })));
+            return result.getChild("query")?.getChildren("feature").map((feature) => feature.attrs.var ?? "") ?? [];
+        };
+        const account = await features(jid("anna"));
+        assert.ok(account.includes("urn:xmpp:mam:2"), "MAM on the account");
+        assert.ok(account.includes("urn:xmpp:push:0"), "push on the account");
+        const server = await features(DOMAIN);
+        assert.ok(server.includes("urn:xmpp:carbons:2"), "carbons");
+        assert.ok(server.includes("urn:xmpp:blocking"), "blocking");
+        const info = await anna.xmpp.iqCaller.request(xml("iq", { type: "get", to: DOMAIN }, xml("query", { xmlns: "http://jabber.org/protocol/disco#info" })));
+        const contacts = info.getChild("query")?.getChild("x", "jabber:x:data")?.getChildren("field")
+            .find((field) => field.attrs.var === "admin-addresses")?.getChildren("value").map((value) => value.text());
+        assert.deepEqual(contacts, [`xmpp:${jid("anna")}`]);
+    });
+
+    it("copies a message to the member's other device (carbons)", async () => {
+        const phone = await loggedIn("anna", "phone");
+        const laptop = await loggedIn("anna", "laptop");
+        for (const device of [phone, laptop]) {
+            await device.xmpp.iqCaller.request(xml("iq", { type: "set" }, xml("enable", { xmlns: "urn:xmpp:carbons:2" })));
+            await device.xmpp.send(xml("presence"));
+        }
+        const bo = await loggedIn("bo", "carbons");
+        await bo.xmpp.send(xml("message", { to: `${jid("anna")}/phone`, type: "chat" }, xml("body", {}, "Till telefonen")));
+        const carbon = await laptop.waitFor((s) => s.is("message") && s.getChild("received", "urn:xmpp:carbons:2") !== undefined, "a carbon copy");
+        const copied = carbon.getChild("received", "urn:xmpp:carbons:2")?.getChild("forwarded", "urn:xmpp:forward:0")?.getChild("message");
+        assert.equal(copied?.getChildText("body"), "Till telefonen");
+    });
+
     it("delivers a message from one member to another", async () => {
         const anna = await loggedIn("anna", "chat");
         const åsa = await loggedIn("åsa", "chat");

@@ -66,6 +66,16 @@ describe("the Prosody config", () => {
         assert.match(config, /"groups";/);
     });
 
+    it("keeps history as long as the config says, and forever as Prosody's never", () => {
+        assert.match(config, /^archive_expires_after = "1y"$/m);
+        const forever = renderProsodyConfig({ ...devFamily(), archiveRetention: "forever" }, PRODUCTION_PATHS, PRODUCTION_LISTENERS);
+        assert.match(forever, /^archive_expires_after = "never"$/m);
+    });
+
+    it("names the admins as the server's contacts (XEP-0157)", () => {
+        assert.match(config, /^ {4}admin = \{ "xmpp:pappa@johansson\.example", "xmpp:mamma@johansson\.example" \};$/m);
+    });
+
     it("leaves no placeholder unfilled", () => {
         assert.doesNotMatch(config, /\{\{ [A-Z_]+ \}\}/);
     });
