@@ -15,6 +15,11 @@ certificates = "{{ CERTIFICATES_DIR }}"
 interfaces = { {{ INTERFACES }} }
 c2s_ports = { {{ C2S_PORT }} }
 s2s_ports = { {{ S2S_PORT }} }
+-- HTTPS only (for shared files), on the port every network lets through.
+http_ports = { }
+https_ports = { {{ HTTPS_PORT }} }
+http_interfaces = { {{ INTERFACES }} }
+https_interfaces = { {{ INTERFACES }} }
 -- Direct TLS (XEP-0368), for networks that let only TLS through.
 c2s_direct_tls_ports = { {{ C2S_DIRECT_TLS_PORT }} }
 s2s_direct_tls_ports = { {{ S2S_DIRECT_TLS_PORT }} }
@@ -90,3 +95,10 @@ Component "{{ CONFERENCE_HOST }}" "muc"
     muc_room_default_public = false
     muc_room_default_persistent = true
     muc_room_default_members_only = true
+
+-- Files shared in chats (XEP-0363), over HTTPS; they expire with the message history.
+Component "{{ UPLOAD_HOST }}" "http_file_share"
+    name = "{{ DOMAIN }} shared files"
+    http_file_share_size_limit = {{ UPLOAD_SIZE_LIMIT }}
+    http_file_share_daily_quota = {{ UPLOAD_DAILY_QUOTA }}
+    http_file_share_expires_after = {{ UPLOAD_EXPIRES_AFTER }}

@@ -18,9 +18,17 @@ export interface FamilyModel {
     readonly federation: boolean;
     /** How long the server keeps message history: a Prosody period ("1y", "6m", "4w", "30d") or "forever". */
     readonly archiveRetention: string;
+    readonly uploads: UploadSettings;
     readonly certificates: CertificateSettings;
     /** The family's hosted mailboxes on the same domain, if any. */
     readonly mail?: MailSettings;
+}
+
+/** Files shared in chats (XEP-0363); they expire with the message history. */
+export interface UploadSettings {
+    readonly sizeLimitMb: number;
+    /** How much one member may upload per day. */
+    readonly dailyQuotaMb: number;
 }
 
 export interface CertificateSettings {

@@ -43,6 +43,8 @@ export const CONFIG_KEYS = [
     "sshAllowedCidrs",
     "federation",
     "archiveRetention",
+    "uploadSizeLimitMb",
+    "uploadDailyQuotaMb",
     "acmeEmail",
     "letsEncryptStaging",
     "allowWildcardCertificates",
@@ -96,6 +98,9 @@ export function parseFamilyConfig(raw: Readonly<Record<string, unknown>>): Famil
 
     const federation = readBoolean("federation", raw.federation, true, report);
     const archiveRetention = readRetention(raw.archiveRetention, report);
+    const sizeLimitMb = readMegabytes("uploadSizeLimitMb", raw.uploadSizeLimitMb, 100, report);
+    const dailyQuotaMb = readMegabytes("uploadDailyQuotaMb", raw.uploadDailyQuotaMb, 1000, report);
+    if (dailyQuotaMb < sizeLimitMb) report("uploadDailyQuotaMb", `is smaller than one file may be (${sizeLimitMb} MB), so such a file could never be sent`);
     const acmeEmail = readEmail(raw.acmeEmail, report);
     const staging = readBoolean("letsEncryptStaging", raw.letsEncryptStaging, false, report);
     const allowWildcard = readBoolean("allowWildcardCertificates", raw.allowWildcardCertificates, false, report);
@@ -118,6 +123,7 @@ export function parseFamilyConfig(raw: Readonly<Record<string, unknown>>): Famil
             sshAllowedCidrs,
             federation,
             archiveRetention,
+            uploads: { sizeLimitMb, dailyQuotaMb },
             certificates: { ...(acmeEmail ? { acmeEmail } : {}), staging, allowWildcard, extraCaaIssuers },
             ...(mail ? { mail } : {}),
         },
@@ -296,6 +302,15 @@ function readRetention(value: unknown, report: Report): string {
     if (value === "forever" || (typeof value === "string" && /^[1-9][0-9]*[dwmy]$/.test(value))) return value;
     report("archiveRetention", `must be a number of days, weeks, months or years ("30d", "4w", "6m", "1y") or "forever", not ${describe(value)}`);
     return "1y";
+}
+
+function readMegabytes(key: string, value: unknown, fallback: number, report: Report): number {
+    if (value === undefined) return fallback;
+    if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > 100_000) {
+        report(key, `must be a whole number of megabytes from 1 to 100000, not ${describe(value)}`);
+        return fallback;
+    }
+    return value;
 }
 
 function readEmail(value: unknown, report: Report): string | undefined {

@@ -17,6 +17,7 @@ export function renderFirewallRules(model: FamilyModel): FirewallRule[] {
         { protocol: "tcp", port: "22", sourceIps: [...model.sshAllowedCidrs], description: "SSH, keys only" },
         { protocol: "tcp", port: String(PRODUCTION_LISTENERS.c2sPort), sourceIps: ANYWHERE, description: "XMPP apps (STARTTLS)" },
         { protocol: "tcp", port: String(PRODUCTION_LISTENERS.c2sDirectTlsPort), sourceIps: ANYWHERE, description: "XMPP apps (direct TLS)" },
+        { protocol: "tcp", port: String(PRODUCTION_LISTENERS.httpsPort), sourceIps: ANYWHERE, description: "shared files (HTTPS)" },
         ...(model.federation
             ? [
                 { protocol: "tcp" as const, port: String(PRODUCTION_LISTENERS.s2sPort), sourceIps: ANYWHERE, description: "XMPP federation (STARTTLS)" },

@@ -21,6 +21,8 @@ export interface Listeners {
     readonly c2sDirectTlsPort: number;
     /** Direct TLS between servers (XEP-0368). */
     readonly s2sDirectTlsPort: number;
+    /** HTTPS for shared files: 443, which networks that block everything else still let through. */
+    readonly httpsPort: number;
 }
 
 /** The Hetzner volume is mounted here; everything that must survive a rebuild lives below it. */
@@ -41,4 +43,5 @@ export const PRODUCTION_LISTENERS: Listeners = {
     s2sPort: 5269,
     c2sDirectTlsPort: 5223,
     s2sDirectTlsPort: 5270,
+    httpsPort: 443,
 };

@@ -1,4 +1,4 @@
-import { conferenceHost, FamilyModel, jidOf } from "../model/family";
+import { conferenceHost, FamilyModel, jidOf, uploadHost } from "../model/family";
 import { Listeners, ServerPaths } from "./layout";
 import { fillTemplate, luaString } from "./template";
 
@@ -6,6 +6,11 @@ export function renderProsodyConfig(model: FamilyModel, paths: ServerPaths, list
     const admins = model.members.filter((member) => member.admin).map((member) => luaString(jidOf(model, member.username)));
     const adminAddresses = model.members.filter((member) => member.admin).map((member) => luaString(`xmpp:${jidOf(model, member.username)}`));
     return fillTemplate("prosody.cfg.lua", {
+        HTTPS_PORT: String(listeners.httpsPort),
+        UPLOAD_HOST: uploadHost(model),
+        UPLOAD_SIZE_LIMIT: String(model.uploads.sizeLimitMb * 1024 * 1024),
+        UPLOAD_DAILY_QUOTA: String(model.uploads.dailyQuotaMb * 1024 * 1024),
+        UPLOAD_EXPIRES_AFTER: String(retentionSeconds(model.archiveRetention)),
         ARCHIVE_EXPIRES_AFTER: model.archiveRetention === "forever" ? "never" : model.archiveRetention,
         ADMIN_ADDRESSES: adminAddresses.join(", "),
         DOMAIN: model.domain,
@@ -35,4 +40,11 @@ export function renderGroupsFile(model: FamilyModel): string {
         return [`[${group.name}]`, ...lines].join("\n");
     });
     return `${sections.join("\n\n")}\n`;
+}
+
+/** A retention period ("30d", "4w", "6m", "1y") in seconds; "forever" is -1, Prosody's "never". */
+export function retentionSeconds(retention: string): number {
+    if (retention === "forever") return -1;
+    const days = { d: 1, w: 7, m: 30, y: 365 }[retention.slice(-1) as "d" | "w" | "m" | "y"];
+    return Number(retention.slice(0, -1)) * days * 86400;
 }

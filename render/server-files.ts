@@ -87,8 +87,8 @@ export function renderServerFiles(model: FamilyModel, volumeDevice: string, depl
             afterPackages: false,
         },
         {
-            path: "/etc/systemd/system/prosody.service.d/family-data-volume.conf",
-            content: fillTemplate("prosody-data-volume.conf", { DATA_MOUNT }),
+            path: "/etc/systemd/system/prosody.service.d/family-xmpp.conf",
+            content: fillTemplate("prosody-service.conf", { DATA_MOUNT }),
             permissions: "0644",
             owner: "root:root",
             afterPackages: false,

@@ -72,6 +72,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
         s2sPort: PRODUCTION_LISTENERS.s2sPort + options.portOffset,
         c2sDirectTlsPort: PRODUCTION_LISTENERS.c2sDirectTlsPort + options.portOffset,
         s2sDirectTlsPort: PRODUCTION_LISTENERS.s2sDirectTlsPort + options.portOffset,
+        httpsPort: 5443 + options.portOffset,
     };
     for (const dir of [stateDir, paths.dataPath, paths.certificatesDir]) mkdirSync(dir, { recursive: true, mode: 0o750 });
     await refusePortInUse(listeners.c2sPort);

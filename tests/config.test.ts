@@ -243,6 +243,17 @@ describe("config problems", () => {
         }]);
     });
 
+    it("limits shared files to 100 MB each and 1000 MB a day by default", () => {
+        assert.deepEqual(modelOf(family()).uploads, { sizeLimitMb: 100, dailyQuotaMb: 1000 });
+    });
+
+    it("rejects a daily upload quota smaller than one file", () => {
+        assert.deepEqual(problemsOf(family({ uploadSizeLimitMb: 500, uploadDailyQuotaMb: 200 })), [{
+            key: "family-xmpp:uploadDailyQuotaMb",
+            message: "is smaller than one file may be (500 MB), so such a file could never be sent",
+        }]);
+    });
+
     it("rejects backups given as text", () => {
         assert.equal(problemsOf(family({ backups: "on" }))[0].message, "must be true or false, not \"on\"");
     });

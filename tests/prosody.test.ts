@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { chmodSync, mkdirSync, mkdtempSync, renameSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,6 +14,7 @@ import { xml } from "@xmpp/client";
 import { renderImportHook } from "../render/certificates";
 import { ensureCertificates, LocalServer, prosodyInstalled, startLocalServer } from "../scripts/local-server";
 import { familyModel } from "./support/families";
+import { httpsAt } from "./support/https";
 import { RawStream } from "./support/raw-stream";
 import { login, Session } from "./support/xmpp";
 
@@ -165,6 +167,31 @@ describe("the family server on a real Prosody", { skip: skipReason }, () => {
         const bo = await loggedIn("bo", "new-room");
         const created = await bo.joinRoom("fotboll@conference.family.test", "Bo");
         assert.ok(created.getChild("x", "http://jabber.org/protocol/muc#user")?.getChildren("status").some((status) => status.attrs.code === "201"), String(created));
+    });
+
+    it("shares a file: an upload slot, a PUT over HTTPS with the domain's certificate, the same bytes back", async () => {
+        const anna = await loggedIn("anna", "upload");
+        const photo = randomBytes(300_000);
+        const slot = await anna.xmpp.iqCaller.request(xml("iq", { type: "get", to: `upload.${DOMAIN}` },
+            xml("request", { xmlns: "urn:xmpp:http:upload:0", filename: "midsommar.jpg", size: String(photo.length), "content-type": "image/jpeg" })));
+        const put = slot.getChild("slot")?.getChild("put")?.attrs.url ?? "";
+        const get = slot.getChild("slot")?.getChild("get")?.attrs.url ?? "";
+        assert.match(put, new RegExp(`^https://upload\\.family\\.test:${server.listeners.httpsPort}/`));
+        // The slot's headers (an Authorization token) go with the PUT, as XEP-0363 says.
+        const slotHeaders = Object.fromEntries((slot.getChild("slot")?.getChild("put")?.getChildren("header") ?? [])
+            .map((header) => [header.attrs.name ?? "", header.text()]));
+        const uploaded = await httpsAt("127.0.0.1", put, "PUT", photo, { "content-type": "image/jpeg", ...slotHeaders });
+        assert.equal(uploaded.status, 201);
+        const downloaded = await httpsAt("127.0.0.1", get, "GET");
+        assert.equal(downloaded.status, 200);
+        assert.ok(downloaded.body.equals(photo), "the file came back different");
+    });
+
+    it("refuses an upload slot for a file above the size limit", async () => {
+        const anna = await loggedIn("anna", "upload-too-big");
+        const tooBig = String(100 * 1024 * 1024 + 1);
+        await assert.rejects(anna.xmpp.iqCaller.request(xml("iq", { type: "get", to: `upload.${DOMAIN}` },
+            xml("request", { xmlns: "urn:xmpp:http:upload:0", filename: "film.mkv", size: tooBig, "content-type": "video/x-matroska" }))), /not-acceptable/);
     });
 
     it("refuses to register a new account in-band, and does not offer it", async () => {

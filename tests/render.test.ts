@@ -72,6 +72,14 @@ describe("the Prosody config", () => {
         assert.match(forever, /^archive_expires_after = "never"$/m);
     });
 
+    it("serves shared files over HTTPS on 443, expiring with the history", () => {
+        assert.match(config, /^https_ports = \{ 443 \}$/m);
+        assert.match(config, /^http_ports = \{ \}$/m);
+        assert.match(config, /^Component "upload\.johansson\.example" "http_file_share"$/m);
+        assert.match(config, /^ {4}http_file_share_size_limit = 104857600$/m);
+        assert.match(config, /^ {4}http_file_share_expires_after = 31536000$/m);
+    });
+
     it("names the admins as the server's contacts (XEP-0157)", () => {
         assert.match(config, /^ {4}admin = \{ "xmpp:pappa@johansson\.example", "xmpp:mamma@johansson\.example" \};$/m);
     });
@@ -210,7 +218,7 @@ describe("the cloud-init user data", () => {
     });
 
     it("keeps Prosody stopped unless the data volume is mounted", () => {
-        const dropIn = cloudConfig.write_files.find((f) => f.path === "/etc/systemd/system/prosody.service.d/family-data-volume.conf");
+        const dropIn = cloudConfig.write_files.find((f) => f.path === "/etc/systemd/system/prosody.service.d/family-xmpp.conf");
         assert.match(dropIn?.content ?? "", /^RequiresMountsFor=\/srv\/family-data$/m);
     });
 
@@ -256,6 +264,7 @@ describe("the firewall", () => {
             ["tcp", "22", "198.51.100.0/24"],
             ["tcp", "5222", "0.0.0.0/0 ::/0"],
             ["tcp", "5223", "0.0.0.0/0 ::/0"],
+            ["tcp", "443", "0.0.0.0/0 ::/0"],
             ["tcp", "5269", "0.0.0.0/0 ::/0"],
             ["tcp", "5270", "0.0.0.0/0 ::/0"],
             ["icmp", "", "0.0.0.0/0 ::/0"],
