@@ -55,7 +55,9 @@ if [ ! -s "$certificates_dir/$domain.crt" ]; then
             -subj "/CN=$domain" -addext "subjectAltName=DNS:$domain,DNS:$hostname" \
             -keyout "$certificates_dir/$domain.key" -out "$certificates_dir/$domain.crt" 2>/dev/null
     )
+    # openssl writes keys as 0600 whatever the umask: Prosody's group must be able to read it.
     chgrp prosody "$certificates_dir/$domain.key"
+    chmod 0640 "$certificates_dir/$domain.key"
     chmod 0644 "$certificates_dir/$domain.crt"
 fi
 

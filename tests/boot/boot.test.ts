@@ -20,6 +20,7 @@ import { certificateNames, IMPORT_HOOK } from "../../render/certificates";
 import { hetznerVolumeDevice } from "../../render/cloud-init";
 import { ensureCertificates } from "../../scripts/local-server";
 import { familyModel } from "../support/families";
+import { httpsAt } from "../support/https";
 import { RawStream } from "../support/raw-stream";
 import { resourceNamed, runStack, StackRun } from "../support/stack-harness";
 import { loginAt, Session } from "../support/xmpp";
@@ -138,6 +139,7 @@ function diagnostics(container: BootedContainer | undefined): string {
         "--- cloud-init status --long", inside("cloud-init", "status", "--long"),
         "--- /var/log/cloud-init-output.log (end)", inside("tail", "-n", "40", "/var/log/cloud-init-output.log"),
         "--- systemctl --failed", inside("systemctl", "--failed", "--no-legend", "--plain"),
+        "--- /var/log/prosody/prosody.log (end)", inside("tail", "-n", "30", "/var/log/prosody/prosody.log"),
         `--- console (end; the whole log is kept in ${LAST_RUN_DIR})`, container.consoleTail(40),
     ].join("\n");
 }
@@ -215,6 +217,9 @@ describe("the rendered user data on a booted Debian 12", { skip: skipReason }, (
             const volumeId = resourceNamed(firstRun, "hcloud:index/volume:Volume", "family-data").id;
             assert.equal(server!.exec("findmnt", "-n", "-o", "SOURCE", "/srv/family-data").trim(), hetznerVolumeDevice(volumeId));
             assert.equal(server!.exec("systemctl", "is-active", "prosody").trim(), "active");
+            // Before Let's Encrypt's certificate: the self-signed one, readable by Prosody, on every port.
+            assert.doesNotMatch(server!.exec("cat", "/var/log/prosody/prosody.log"), /Failed to load|Error binding/);
+            assert.ok(server!.exec("ss", "-Htln").includes(":443 "), "nothing listens on 443");
         });
     });
 
@@ -281,6 +286,20 @@ describe("the rendered user data on a booted Debian 12", { skip: skipReason }, (
         await anna.stop();
         await åsa.stop();
     });
+
+    it("shares files over HTTPS on port 443 with the imported certificate", () => withDiagnostics(async () => {
+        const anna = await member("anna", firstRun, "upload");
+        const file = Buffer.from("Farmors recept på kanelbullar\n".repeat(1000));
+        const slot = (await anna.xmpp.iqCaller.request(xml("iq", { type: "get", to: `upload.${DOMAIN}` },
+            xml("request", { xmlns: "urn:xmpp:http:upload:0", filename: "kanelbullar.txt", size: String(file.length), "content-type": "text/plain" })))).getChild("slot");
+        const put = slot?.getChild("put");
+        assert.match(put?.attrs.url ?? "", /^https:\/\/upload\.family\.test\/file_share\//);
+        const headers = Object.fromEntries((put?.getChildren("header") ?? []).map((header) => [header.attrs.name ?? "", header.text()]));
+        assert.equal((await httpsAt(XMPP.host, put?.attrs.url ?? "", "PUT", file, { "content-type": "text/plain", ...headers })).status, 201);
+        const back = await httpsAt(XMPP.host, slot?.getChild("get")?.attrs.url ?? "", "GET");
+        assert.ok(back.body.equals(file), "the file came back different");
+        await anna.stop();
+    }));
 
     it("refuses in-band registration", async () => {
         const stream = await RawStream.open(XMPP.port, DOMAIN, XMPP.host);
