@@ -105,6 +105,14 @@ describe("the family server on a real Prosody", { skip: skipReason }, () => {
         const account = await features(jid("anna"));
         assert.ok(account.includes("urn:xmpp:mam:2"), "MAM on the account");
         assert.ok(account.includes("urn:xmpp:push:0"), "push on the account");
+        // What OMEMO and profiles need from PEP (XEP-0163, XEP-0223, vCard4, bookmarks 2 with conversion).
+        for (const feature of [
+            "http://jabber.org/protocol/pubsub#publish-options",
+            "urn:ietf:params:xml:ns:vcard-4.0",
+            "urn:xmpp:bookmarks:1#compat",
+        ]) {
+            assert.ok(account.includes(feature), `${feature} on the account`);
+        }
         const server = await features(DOMAIN);
         assert.ok(server.includes("urn:xmpp:carbons:2"), "carbons");
         assert.ok(server.includes("urn:xmpp:blocking"), "blocking");
@@ -262,6 +270,21 @@ describe("the family server on a real Prosody", { skip: skipReason }, () => {
         assert.ok(newCa.length > 0);
         setDefaultCACertificates([...getCACertificates("default"), server.caCertificate, newCa]);
         rmSync(renewal, { recursive: true, force: true });
+    });
+
+    it("lets a member change their own password from their app (XEP-0077)", async () => {
+        const doraJid = jid("dora");
+        const old = server.credentials[doraJid];
+        const dora = await loggedIn("dora", "password");
+        await dora.xmpp.iqCaller.request(xml("iq", { type: "set" },
+            xml("query", { xmlns: "jabber:iq:register" }, xml("username", {}, "dora"), xml("password", {}, "Dora-new-secret-2026"))));
+        await dora.stop();
+        await assert.rejects(login(server, doraJid, old), /not-authorized/);
+        // Put it back with the new one, which works: the credentials stay the truth for later tests.
+        const again = await login(server, doraJid, "Dora-new-secret-2026", "restore");
+        await again.xmpp.iqCaller.request(xml("iq", { type: "set" },
+            xml("query", { xmlns: "jabber:iq:register" }, xml("username", {}, "dora"), xml("password", {}, old))));
+        await again.stop();
     });
 
     it("refuses a wrong password", async () => {
