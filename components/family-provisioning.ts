@@ -3,13 +3,13 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { FamilyModel, jidOf } from "../model/family";
 import {
-    accountScriptStdin,
     renderDeleteAccount,
     renderEnsureAccount,
     renderSyncFamilyFiles,
     renderWaitForCloudInit,
+    secretOnStdin,
 } from "../render/provisioning";
-import { dnsCredentialsStdin, renderObtainCertificate, renderStoreDnsCredentials } from "../render/certificates";
+import { renderObtainCertificate, renderStoreDnsCredentials } from "../render/certificates";
 import { renderSyncRooms } from "../render/rooms";
 import { renderServerFamilyFiles } from "../render/server-files";
 import { ServerConnection } from "./family-server";
@@ -28,8 +28,9 @@ export interface FamilyProvisioningArgs {
 
 /**
  * The steps run over SSH after the server exists: wait for its first boot, keep the family's files
- * equal to the rendered ones, and create (or, when a member leaves the config, delete) each
- * member's account. Passwords travel on stdin only: never in user data, logs, or clear in state.
+ * and the group chats equal to the rendered ones, hand certbot its DNS token and get the
+ * certificate, and create (or, when a member leaves the config, delete) each member's account.
+ * Secrets travel on stdin only: never in user data, logs, or clear in state.
  */
 export class FamilyProvisioning extends pulumi.ComponentResource {
     /** `{ jid: initial password }`, secret. */
@@ -63,7 +64,7 @@ export class FamilyProvisioning extends pulumi.ComponentResource {
         const dnsCredentials = new command.remote.Command(`${name}-dns-credentials`, {
             connection,
             create: renderStoreDnsCredentials(),
-            stdin: pulumi.secret(pulumi.output(args.acmeToken).apply(dnsCredentialsStdin)),
+            stdin: pulumi.secret(pulumi.output(args.acmeToken).apply(secretOnStdin)),
             triggers: [args.serverId],
             logging: "stdoutAndStderr",
         }, { parent: this, dependsOn: [firstBoot] });
@@ -95,7 +96,7 @@ export class FamilyProvisioning extends pulumi.ComponentResource {
                 connection,
                 create: renderEnsureAccount(model, member.username),
                 delete: renderDeleteAccount(model, member.username),
-                stdin: pulumi.secret(password.result.apply(accountScriptStdin)),
+                stdin: pulumi.secret(password.result.apply(secretOnStdin)),
                 logging: "stdoutAndStderr",
             }, { parent: this, dependsOn: [familyFiles] });
             passwords[jid] = password.result;

@@ -32,11 +32,6 @@ export function renderStoreDnsCredentials(): string {
     });
 }
 
-/** What the credentials step reads on stdin. */
-export function dnsCredentialsStdin(token: string): string {
-    return `${token}\n`;
-}
-
 export function renderObtainCertificate(model: FamilyModel): string {
     return fillTemplate("obtain-certificate.sh", {
         DOMAIN: shellWord(model.domain),

@@ -20,8 +20,8 @@ export function renderDeleteAccount(model: FamilyModel, username: string, prosod
     return fillTemplate("delete-account.sh", { JID: shellWord(jidOf(model, username)), PROSODYCTL: prosodyctl });
 }
 
-/** What the account script reads on stdin. */
-export function accountScriptStdin(password: string): string {
+/** A secret as a provisioning script reads it: one line on stdin (`IFS= read -r`). */
+export function secretOnStdin(password: string): string {
     return `${password}\n`;
 }
 

@@ -6,7 +6,7 @@ import { join, resolve } from "node:path";
 import { FamilyModel, jidOf } from "../model/family";
 import { certificateNames } from "../render/certificates";
 import { Listeners, PRODUCTION_LISTENERS, ServerPaths } from "../render/layout";
-import { accountScriptStdin, renderDeleteAccount, renderEnsureAccount, renderSyncFamilyFiles } from "../render/provisioning";
+import { renderDeleteAccount, renderEnsureAccount, renderSyncFamilyFiles, secretOnStdin } from "../render/provisioning";
 import { renderSyncRooms } from "../render/rooms";
 import { renderFamilyFiles, ServerFile } from "../render/server-files";
 import { shellWord } from "../render/template";
@@ -169,7 +169,7 @@ function ensureAccounts(model: FamilyModel, stateDir: string, prosodyctl: string
     for (const member of model.members) {
         const jid = jidOf(model, member.username);
         credentials[jid] = stored[jid] ?? randomBytes(15).toString("base64url");
-        runScript(renderEnsureAccount(model, member.username, prosodyctl), accountScriptStdin(credentials[jid]));
+        runScript(renderEnsureAccount(model, member.username, prosodyctl), secretOnStdin(credentials[jid]));
     }
     writeFileSync(file, `${JSON.stringify({ ...stored, ...credentials }, null, 2)}\n`, { mode: 0o600 });
     chmodSync(file, 0o600);

@@ -85,6 +85,8 @@ let loopDevice: string | undefined;
 let firstRun: StackRun;
 let changedRun: StackRun;
 let ssh: SshTarget;
+/** What points the mocked clouds at the container and hands them the real deploy key. */
+let stackEnvironment: Record<string, string>;
 let caCertificate: string;
 let server: BootedContainer | undefined;
 const sessions: Session[] = [];
@@ -167,12 +169,12 @@ describe("the rendered user data on a booted Debian 12", { skip: skipReason }, (
 
         const keyFile = join(workDir, "stack-deploy-key");
         run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "family-xmpp-deploy", "-f", keyFile]);
-        const environment = {
+        stackEnvironment = {
             FAMILY_XMPP_TEST_IPV4: NetworkLab.SERVER_ADDRESS,
             FAMILY_XMPP_TEST_DEPLOY_KEY: JSON.stringify({ private: readFileSync(keyFile, "utf8"), public: readFileSync(`${keyFile}.pub`, "utf8") }),
         };
-        firstRun = runStack(FAMILY, environment);
-        changedRun = runStack(CHANGED_FAMILY, environment);
+        firstRun = runStack(FAMILY, stackEnvironment);
+        changedRun = runStack(CHANGED_FAMILY, stackEnvironment);
         ssh = new SshTarget(connectionOf(firstRun), workDir);
 
         mkdirSync(join(workDir, "certs"));
@@ -332,11 +334,7 @@ describe("the rendered user data on a booted Debian 12", { skip: skipReason }, (
     it("rebuilds from the data volume: a fresh root filesystem, the same user data, and accounts, rosters and history survive", async () => {
         await server!.stop();
         server!.removeRoot();
-        const rebuiltRun = runStack(CHANGED_FAMILY, {
-            FAMILY_XMPP_TEST_IPV4: NetworkLab.SERVER_ADDRESS,
-            FAMILY_XMPP_TEST_DEPLOY_KEY: JSON.stringify({ private: connectionOf(firstRun).privateKey, public: String(firstRun.outputs.deployPublicKey.value) }),
-            FAMILY_XMPP_TEST_SERVER_GENERATION: "rebuilt",
-        });
+        const rebuiltRun = runStack(CHANGED_FAMILY, { ...stackEnvironment, FAMILY_XMPP_TEST_SERVER_GENERATION: "rebuilt" });
         const planned = plannedRuns(changedRun, rebuiltRun);
         assert.deepEqual(planned.map((p) => `${p.why} ${p.step.name}`).sort(), [
             "replace family-certificate", "replace family-dns-credentials", "replace family-files", "replace family-first-boot",

@@ -65,14 +65,12 @@ export class BootedContainer {
 
     /** Runs a command inside the container, as root, and returns its stdout. */
     exec(...args: string[]): string {
-        if (this.init === undefined) throw new Error("the container is not running");
-        return run("nsenter", ["-t", String(this.init), "-m", "-u", "-i", "-n", "-p", "-C", "--", ...args]);
+        return run("nsenter", this.nsenterArgs(args));
     }
 
     /** Like exec, but returns the exit status and output instead of throwing. */
     tryExec(...args: string[]): { status: number | null; stdout: string } {
-        if (this.init === undefined) throw new Error("the container is not running");
-        const result = spawnSync("nsenter", ["-t", String(this.init), "-m", "-u", "-i", "-n", "-p", "-C", "--", ...args], { encoding: "utf8" });
+        const result = spawnSync("nsenter", this.nsenterArgs(args), { encoding: "utf8" });
         return { status: result.status, stdout: result.stdout };
     }
 
@@ -99,6 +97,12 @@ export class BootedContainer {
         } catch {
             return "";
         }
+    }
+
+    /** Every namespace of the container's init, so a command runs as if started inside it. */
+    private nsenterArgs(command: string[]): string[] {
+        if (this.init === undefined) throw new Error("the container is not running");
+        return ["-t", String(this.init), "-m", "-u", "-i", "-n", "-p", "-C", "--", ...command];
     }
 
     private async findInit(): Promise<number> {
