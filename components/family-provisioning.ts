@@ -11,6 +11,7 @@ import {
 } from "../render/provisioning";
 import { renderObtainCertificate, renderStoreDnsCredentials } from "../render/certificates";
 import { renderSyncRooms } from "../render/rooms";
+import { renderSyncCallSecret } from "../render/calls";
 import { renderServerFamilyFiles } from "../render/server-files";
 import { ServerConnection } from "./family-server";
 
@@ -29,7 +30,8 @@ export interface FamilyProvisioningArgs {
 /**
  * The steps run over SSH after the server exists: wait for its first boot, keep the family's files
  * and the group chats equal to the rendered ones, hand certbot its DNS token and get the
- * certificate, and create (or, when a member leaves the config, delete) each member's account.
+ * certificate, give coturn and Prosody the calls secret, and create (or, when a member leaves the
+ * config, delete) each member's account.
  * Secrets travel on stdin only: never in user data, logs, or clear in state.
  */
 export class FamilyProvisioning extends pulumi.ComponentResource {
@@ -75,6 +77,19 @@ export class FamilyProvisioning extends pulumi.ComponentResource {
             triggers: [args.serverId],
             logging: "stdoutAndStderr",
         }, { parent: this, dependsOn: [familyFiles, dnsCredentials, ...args.certificateAfter] });
+
+        // Calls: coturn and Prosody share a secret only the stack knows. Re-run on a new server, and
+        // when coturn's config changes (the relay ports), which the step's script carries.
+        if (model.calls) {
+            const callsSecret = new random.RandomPassword(`${name}-calls-secret`, { length: 32, special: false }, { parent: this });
+            new command.remote.Command(`${name}-calls`, {
+                connection,
+                create: renderSyncCallSecret(model),
+                stdin: pulumi.secret(callsSecret.result.apply(secretOnStdin)),
+                triggers: [args.serverId],
+                logging: "stdoutAndStderr",
+            }, { parent: this, dependsOn: [familyFiles] });
+        }
 
         // The rooms and their member lists live on the volume: this step runs when the groups change.
         new command.remote.Command(`${name}-rooms`, {

@@ -39,6 +39,7 @@ modules_enabled = {
     "ping"; "time"; "uptime"; "version"; "limits"; "server_contact_info";
     -- Members change their own password from their app; nobody signs up (see allow_registration)
     "register";
+    {{ CALLS_MODULES }}
     -- Administration by the admins' apps and by prosodyctl on the server
     "admin_adhoc"; "admin_shell";
     "posix";
@@ -82,6 +83,11 @@ groups_file = "{{ GROUPS_FILE }}"
 log = {
     info = "{{ LOG_FILE }}";
 }
+
+{{ CALLS }}
+
+-- Secrets the provisioning step delivers over SSH, kept out of this file and out of user data.
+Include "{{ SECRETS_DIR }}/*.cfg.lua"
 
 VirtualHost "{{ DOMAIN }}"
 

@@ -19,6 +19,8 @@ export interface FamilyModel {
     /** How long the server keeps message history: a Prosody period ("1y", "6m", "4w", "30d") or "forever". */
     readonly archiveRetention: string;
     readonly uploads: UploadSettings;
+    /** Voice and video calls through the family's own STUN/TURN server; absent when turned off. */
+    readonly calls?: CallSettings;
     readonly certificates: CertificateSettings;
     /** The family's hosted mailboxes on the same domain, if any. */
     readonly mail?: MailSettings;
@@ -29,6 +31,14 @@ export interface UploadSettings {
     readonly sizeLimitMb: number;
     /** How much one member may upload per day. */
     readonly dailyQuotaMb: number;
+}
+
+/**
+ * Calls connect directly when they can; behind NAT the apps relay them through coturn on the server.
+ * Each relayed call leg takes one UDP port from this range.
+ */
+export interface CallSettings {
+    readonly relayPorts: { readonly min: number; readonly max: number };
 }
 
 export interface CertificateSettings {

@@ -27,6 +27,8 @@ export const DEFAULTS = {
     volumeSizeGb: 10,
     groupName: "Family",
     sshAllowedCidrs: ["0.0.0.0/0", "::/0"],
+    /** 256 ports: one per relayed call leg, far more than a family's simultaneous calls. */
+    callRelayPorts: { min: 49152, max: 49407 },
 } as const;
 
 /** Hetzner's limits for a volume, in GB. */

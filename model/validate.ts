@@ -45,6 +45,8 @@ export const CONFIG_KEYS = [
     "archiveRetention",
     "uploadSizeLimitMb",
     "uploadDailyQuotaMb",
+    "calls",
+    "callRelayPorts",
     "acmeEmail",
     "letsEncryptStaging",
     "allowWildcardCertificates",
@@ -101,6 +103,9 @@ export function parseFamilyConfig(raw: Readonly<Record<string, unknown>>): Famil
     const sizeLimitMb = readMegabytes("uploadSizeLimitMb", raw.uploadSizeLimitMb, 100, report);
     const dailyQuotaMb = readMegabytes("uploadDailyQuotaMb", raw.uploadDailyQuotaMb, 1000, report);
     if (dailyQuotaMb < sizeLimitMb) report("uploadDailyQuotaMb", `is smaller than one file may be (${sizeLimitMb} MB), so such a file could never be sent`);
+    const calls = readBoolean("calls", raw.calls, true, report);
+    const relayPorts = readPortRange(raw.callRelayPorts, report);
+    if (!calls && raw.callRelayPorts !== undefined) report("callRelayPorts", "is set, but calls are turned off (`calls: false`); remove one of the two");
     const acmeEmail = readEmail(raw.acmeEmail, report);
     const staging = readBoolean("letsEncryptStaging", raw.letsEncryptStaging, false, report);
     const allowWildcard = readBoolean("allowWildcardCertificates", raw.allowWildcardCertificates, false, report);
@@ -124,6 +129,7 @@ export function parseFamilyConfig(raw: Readonly<Record<string, unknown>>): Famil
             federation,
             archiveRetention,
             uploads: { sizeLimitMb, dailyQuotaMb },
+            ...(calls ? { calls: { relayPorts } } : {}),
             certificates: { ...(acmeEmail ? { acmeEmail } : {}), staging, allowWildcard, extraCaaIssuers },
             ...(mail ? { mail } : {}),
         },
@@ -311,6 +317,31 @@ function readMegabytes(key: string, value: unknown, fallback: number, report: Re
         return fallback;
     }
     return value;
+}
+
+/** Ports the server itself listens on, which the relay range must leave alone. */
+const SERVER_PORTS = [3478, 5222, 5223, 5269, 5270, 5349];
+const MIN_RELAY_PORTS = 16;
+
+function readPortRange(value: unknown, report: Report): { min: number; max: number } {
+    const fallback = DEFAULTS.callRelayPorts;
+    if (value === undefined) return { ...fallback };
+    const match = typeof value === "string" ? /^(\d{1,5})-(\d{1,5})$/.exec(value.trim()) : null;
+    const example = `"${fallback.min}-${fallback.max}"`;
+    if (!match) {
+        report("callRelayPorts", `must be a UDP port range like ${example}, not ${describe(value)}`);
+        return { ...fallback };
+    }
+    const [min, max] = [Number(match[1]), Number(match[2])];
+    if (min < 1024 || max > 65535 || min > max) {
+        report("callRelayPorts", `must run from a lower to a higher port between 1024 and 65535 (e.g. ${example}), not "${value}"`);
+    } else if (max - min + 1 < MIN_RELAY_PORTS) {
+        report("callRelayPorts", `holds ${max - min + 1} ports; give at least ${MIN_RELAY_PORTS} (each relayed call leg takes one), e.g. ${example}`);
+    } else {
+        const clash = SERVER_PORTS.find((port) => port >= min && port <= max);
+        if (clash !== undefined) report("callRelayPorts", `includes port ${clash}, which the server itself listens on; use e.g. ${example}`);
+    }
+    return { min, max };
 }
 
 function readEmail(value: unknown, report: Report): string | undefined {

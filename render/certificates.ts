@@ -1,5 +1,5 @@
 import { conferenceHost, FamilyModel, uploadHost } from "../model/family";
-import { DATA_MOUNT } from "./layout";
+import { DATA_MOUNT, PRODUCTION_PATHS, ServerPaths } from "./layout";
 import { SERVER_PROSODYCTL } from "./provisioning";
 import type { ServerFile } from "./server-files";
 import { fillTemplate, shellWord } from "./template";
@@ -16,9 +16,27 @@ export function certificateNames(model: FamilyModel): string[] {
     return [model.domain, model.hostname, conferenceHost(model), uploadHost(model)];
 }
 
+export interface ImportHookOptions {
+    readonly prosodyctl?: string;
+    /** Where certbot keeps each certificate's current files, one directory per certificate. */
+    readonly liveDir?: string;
+    readonly paths?: ServerPaths;
+    /** How coturn is told to read its new copy: on the VPS, SIGUSR2, which keeps calls up. */
+    readonly reloadTurnCertificate?: string;
+}
+
 /** certbot's deploy hook, also run by the certificate step. */
-export function renderImportHook(model: FamilyModel, prosodyctl = SERVER_PROSODYCTL, liveDir = LETSENCRYPT_LIVE): string {
-    return fillTemplate("import-certificate.sh", { PROSODYCTL: prosodyctl, DOMAIN: shellWord(model.domain), LIVE_DIR: shellWord(liveDir) });
+export function renderImportHook(model: FamilyModel, options: ImportHookOptions = {}): string {
+    const paths = options.paths ?? PRODUCTION_PATHS;
+    return fillTemplate("import-certificate.sh", {
+        PROSODYCTL: options.prosodyctl ?? SERVER_PROSODYCTL,
+        DOMAIN: shellWord(model.domain),
+        LIVE_DIR: shellWord(options.liveDir ?? LETSENCRYPT_LIVE),
+        TURN_CERTIFICATE: shellWord(paths.turnCertificate),
+        TURN_PRIVATE_KEY: shellWord(paths.turnPrivateKey),
+        RELOAD_TURN_CERTIFICATE: options.reloadTurnCertificate
+            ?? "if systemctl is-active --quiet coturn; then systemctl kill --kill-whom=main --signal=USR2 coturn; fi",
+    });
 }
 
 export function renderImportHookFile(model: FamilyModel): ServerFile {

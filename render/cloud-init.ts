@@ -6,9 +6,12 @@ import { FIRST_BOOT_SCRIPT, renderServerFiles } from "./server-files";
 export const HETZNER_USER_DATA_LIMIT = 32 * 1024;
 
 /** Debian's packages the server runs; Debian 12 on the VPS and in the tests, so the same versions. */
-export const SERVER_PACKAGES = [
-    "prosody", "prosody-modules", "lua-unbound", "openssl", "unattended-upgrades", "certbot", "python3-certbot-dns-cloudflare",
-] as const;
+export function serverPackages(model: FamilyModel): string[] {
+    return [
+        "prosody", "prosody-modules", "lua-unbound", "openssl", "unattended-upgrades", "certbot", "python3-certbot-dns-cloudflare",
+        ...(model.calls ? ["coturn"] : []),
+    ];
+}
 
 /** How Hetzner names an attached volume's block device. */
 export function hetznerVolumeDevice(volumeId: string): string {
@@ -31,7 +34,7 @@ export function renderCloudInit(model: FamilyModel, volumeDevice: string, deploy
         disable_root: false,
         package_update: true,
         package_upgrade: true,
-        packages: [...SERVER_PACKAGES],
+        packages: serverPackages(model),
         write_files: files.map((file) => ({
             path: file.path,
             content: file.content,

@@ -24,6 +24,14 @@ export function renderFirewallRules(model: FamilyModel): FirewallRule[] {
                 { protocol: "tcp" as const, port: String(PRODUCTION_LISTENERS.s2sDirectTlsPort), sourceIps: ANYWHERE, description: "XMPP federation (direct TLS)" },
             ]
             : []),
+        ...(model.calls
+            ? [
+                { protocol: "udp" as const, port: String(PRODUCTION_LISTENERS.turnPort), sourceIps: ANYWHERE, description: "calls: STUN and TURN" },
+                { protocol: "tcp" as const, port: String(PRODUCTION_LISTENERS.turnPort), sourceIps: ANYWHERE, description: "calls: TURN over TCP" },
+                { protocol: "tcp" as const, port: String(PRODUCTION_LISTENERS.turnsPort), sourceIps: ANYWHERE, description: "calls: TURN over TLS" },
+                { protocol: "udp" as const, port: `${model.calls.relayPorts.min}-${model.calls.relayPorts.max}`, sourceIps: ANYWHERE, description: "calls: relayed media" },
+            ]
+            : []),
         { protocol: "icmp", sourceIps: ANYWHERE, description: "ping and path MTU discovery" },
     ];
 }

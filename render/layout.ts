@@ -9,6 +9,13 @@ export interface ServerPaths {
     readonly pidfile: string;
     readonly certificatesDir: string;
     readonly logFile: string;
+    /** Prosody reads every `*.cfg.lua` here: secrets the provisioning steps deliver (never in user data). */
+    readonly prosodySecretsDir: string;
+    /** coturn's config, with the calls secret appended by the provisioning step. */
+    readonly turnConfig: string;
+    /** coturn's own copy of the certificate (it runs as its own user), for TURN over TLS. */
+    readonly turnCertificate: string;
+    readonly turnPrivateKey: string;
 }
 
 export interface Listeners {
@@ -23,6 +30,12 @@ export interface Listeners {
     readonly s2sDirectTlsPort: number;
     /** HTTPS for shared files: 443, which networks that block everything else still let through. */
     readonly httpsPort: number;
+    /** coturn's addresses; empty means every address of the server. */
+    readonly turnInterfaces: readonly string[];
+    /** STUN and TURN, over UDP and TCP. */
+    readonly turnPort: number;
+    /** TURN over TLS, for networks that let only TLS through. */
+    readonly turnsPort: number;
 }
 
 /** The Hetzner volume is mounted here; everything that must survive a rebuild lives below it. */
@@ -35,6 +48,10 @@ export const PRODUCTION_PATHS: ServerPaths = {
     pidfile: "/run/prosody/prosody.pid",
     certificatesDir: "/etc/prosody/certs",
     logFile: "/var/log/prosody/prosody.log",
+    prosodySecretsDir: "/etc/prosody/secrets.d",
+    turnConfig: "/etc/turnserver.conf",
+    turnCertificate: "/etc/coturn/fullchain.pem",
+    turnPrivateKey: "/etc/coturn/privkey.pem",
 };
 
 export const PRODUCTION_LISTENERS: Listeners = {
@@ -44,4 +61,7 @@ export const PRODUCTION_LISTENERS: Listeners = {
     c2sDirectTlsPort: 5223,
     s2sDirectTlsPort: 5270,
     httpsPort: 443,
+    turnInterfaces: [],
+    turnPort: 3478,
+    turnsPort: 5349,
 };

@@ -1,4 +1,5 @@
 import { conferenceHost, FamilyModel, jidOf, uploadHost } from "../model/family";
+import { renderProsodyCallSettings } from "./calls";
 import { Listeners, ServerPaths } from "./layout";
 import { fillTemplate, luaString } from "./template";
 
@@ -26,6 +27,11 @@ export function renderProsodyConfig(model: FamilyModel, paths: ServerPaths, list
         S2S_DIRECT_TLS_PORT: String(listeners.s2sDirectTlsPort),
         GROUPS_FILE: paths.groupsFile,
         LOG_FILE: paths.logFile,
+        SECRETS_DIR: paths.prosodySecretsDir,
+        CALLS_MODULES: model.calls
+            ? "-- Voice and video calls: credentials for the family's STUN/TURN server (XEP-0215)\n    \"turn_external\";"
+            : "-- (calls are turned off: no STUN/TURN service)",
+        CALLS: model.calls ? renderProsodyCallSettings(model, paths, listeners).trimEnd() : "-- Calls are turned off (family-xmpp:calls is false).",
     });
 }
 

@@ -1,7 +1,7 @@
 import { FamilyModel, jidOf } from "../model/family";
 import { PRODUCTION_PATHS } from "./layout";
 import type { ServerFile } from "./server-files";
-import { fillTemplate, shellWord } from "./template";
+import { base64Lines, fillTemplate, shellWord } from "./template";
 
 /** How the scripts call prosodyctl: plain on the server, with `--config` in the local try-out. */
 export const SERVER_PROSODYCTL = "prosodyctl";
@@ -32,7 +32,7 @@ export function renderSyncFamilyFiles(
     prosodyctl = SERVER_PROSODYCTL,
 ): string {
     const writes = files.map((file) => {
-        const base64 = Buffer.from(file.content, "utf8").toString("base64").replace(/.{1,76}/g, "$&\n");
+        const base64 = base64Lines(file.content);
         return `write_file ${shellWord(file.path)} ${shellWord(file.owner)} ${file.permissions} <<'${HEREDOC_END}'\n${base64}${HEREDOC_END}`;
     });
     return fillTemplate("sync-family-files.sh", {

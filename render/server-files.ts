@@ -2,6 +2,7 @@ import { FamilyModel } from "../model/family";
 import { DATA_MOUNT, Listeners, PRODUCTION_LISTENERS, PRODUCTION_PATHS, ServerPaths } from "./layout";
 import { renderGroupsFile, renderProsodyConfig } from "./prosody";
 import { LETSENCRYPT_ON_VOLUME, renderImportHookFile } from "./certificates";
+import { renderTurnServerConfig } from "./calls";
 import { fillTemplate, shellWord } from "./template";
 
 /** A file the server gets, with the owner and mode it must have. */
@@ -103,11 +104,29 @@ export function renderServerFiles(model: FamilyModel, volumeDevice: string, depl
                 CERTIFICATES_DIR: shellWord(PRODUCTION_PATHS.certificatesDir),
                 DOMAIN: shellWord(model.domain),
                 HOSTNAME: shellWord(model.hostname),
+                PROSODY_SECRETS_DIR: shellWord(PRODUCTION_PATHS.prosodySecretsDir),
+                TURN_CERTIFICATE: shellWord(PRODUCTION_PATHS.turnCertificate),
+                TURN_PRIVATE_KEY: shellWord(PRODUCTION_PATHS.turnPrivateKey),
             }),
             permissions: "0755",
             owner: "root:root",
             afterPackages: false,
         },
+        ...(model.calls ? [renderFirstBootTurnConfig(model)] : []),
     ];
     return [...system, ...renderServerFamilyFiles(model, deployPublicKey)];
+}
+
+/**
+ * coturn's config as the package finds it when it is installed and started: complete but for the
+ * secret, so it refuses every request until the calls step brings the secret over SSH.
+ */
+function renderFirstBootTurnConfig(model: FamilyModel): ServerFile {
+    return {
+        path: PRODUCTION_PATHS.turnConfig,
+        content: renderTurnServerConfig(model),
+        permissions: "0644",
+        owner: "root:root",
+        afterPackages: false,
+    };
 }

@@ -31,3 +31,8 @@ export function luaString(value: string): string {
 export function shellWord(value: string): string {
     return `'${value.replace(/'/g, "'\\''")}'`;
 }
+
+/** Content as base64 in 76-character lines, for a quoted here-document in a provisioning script. */
+export function base64Lines(content: string): string {
+    return Buffer.from(content, "utf8").toString("base64").replace(/.{1,76}/g, "$&\n");
+}

@@ -1,13 +1,14 @@
 import { ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { FamilyModel, jidOf } from "../model/family";
 import { certificateNames } from "../render/certificates";
 import { Listeners, PRODUCTION_LISTENERS, ServerPaths } from "../render/layout";
 import { renderDeleteAccount, renderEnsureAccount, renderSyncFamilyFiles, secretOnStdin } from "../render/provisioning";
 import { renderSyncRooms } from "../render/rooms";
+import { renderSyncCallSecret } from "../render/calls";
 import { renderFamilyFiles, ServerFile } from "../render/server-files";
 import { shellWord } from "../render/template";
 
@@ -37,6 +38,12 @@ export interface LocalServerOptions {
     readonly model: FamilyModel;
     readonly stateDir: string;
     readonly portOffset: number;
+    /**
+     * Where coturn listens and relays (default 127.0.0.1). coturn never relays to loopback or
+     * private peers, so a test that relays for real runs it in a network namespace on an address
+     * that is neither.
+     */
+    readonly turn?: { readonly address: string; readonly netns?: string };
 }
 
 /** A problem the person running the try-out can fix (shown without a stack trace). */
@@ -56,6 +63,10 @@ export function localPaths(stateDir: string): ServerPaths {
         pidfile: join(stateDir, "prosody.pid"),
         certificatesDir: join(stateDir, "certs"),
         logFile: join(stateDir, "prosody.log"),
+        prosodySecretsDir: join(stateDir, "secrets.d"),
+        turnConfig: join(stateDir, "turnserver.conf"),
+        turnCertificate: join(stateDir, "turn", "fullchain.pem"),
+        turnPrivateKey: join(stateDir, "turn", "privkey.pem"),
     };
 }
 
@@ -73,8 +84,11 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
         c2sDirectTlsPort: PRODUCTION_LISTENERS.c2sDirectTlsPort + options.portOffset,
         s2sDirectTlsPort: PRODUCTION_LISTENERS.s2sDirectTlsPort + options.portOffset,
         httpsPort: 5443 + options.portOffset,
+        turnInterfaces: [options.turn?.address ?? "127.0.0.1"],
+        turnPort: PRODUCTION_LISTENERS.turnPort + options.portOffset,
+        turnsPort: PRODUCTION_LISTENERS.turnsPort + options.portOffset,
     };
-    for (const dir of [stateDir, paths.dataPath, paths.certificatesDir]) mkdirSync(dir, { recursive: true, mode: 0o750 });
+    for (const dir of [stateDir, paths.dataPath, paths.certificatesDir, paths.prosodySecretsDir]) mkdirSync(dir, { recursive: true, mode: 0o750 });
     await refusePortInUse(listeners.c2sPort);
 
     const caCertificate = ensureCertificates(stateDir, paths.certificatesDir, model);
@@ -83,9 +97,11 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     const prosodyctl = `${RUNS_AS_ROOT ? "runuser -u prosody -- " : ""}prosodyctl --config ${shellWord(paths.prosodyConfig)}`;
     for (const file of familyFiles(model)) writeServerFile(file);
     if (RUNS_AS_ROOT) chownTree(stateDir);
+    const turn = model.calls ? startCalls(model, paths, listeners, { owner, prosodyctl, stateDir, netns: options.turn?.netns }) : undefined;
 
     const prosody = startProsody(paths, stateDir);
     try {
+        if (turn) await waitForPort(listeners.turnPort, turn, join(stateDir, "turnserver.log"), listeners.turnInterfaces[0]);
         await waitForPort(listeners.c2sPort, prosody, paths.logFile);
         const credentials = ensureAccounts(model, stateDir, prosodyctl);
         runScript(renderSyncRooms(model, prosodyctl));
@@ -108,12 +124,51 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
                 runScript(renderSyncRooms(changed, prosodyctl));
                 current = changed;
             },
-            stop: () => stopProsody(prosody),
+            stop: () => Promise.all([stopProcess(prosody), turn && stopProcess(turn)]).then(() => undefined),
         };
     } catch (error) {
-        await stopProsody(prosody);
+        await Promise.all([stopProcess(prosody), turn && stopProcess(turn)]);
         throw error;
     }
+}
+
+export function coturnInstalled(): boolean {
+    return spawnSync("sh", ["-c", "command -v turnserver"], { stdio: "ignore" }).status === 0;
+}
+
+/**
+ * The calls step as the VPS runs it (coturn's config and Prosody's copy of a secret kept in
+ * `stateDir`), then coturn itself, if it is installed.
+ */
+function startCalls(
+    model: FamilyModel,
+    paths: ServerPaths,
+    listeners: Listeners,
+    options: { owner: string; prosodyctl: string; stateDir: string; netns?: string },
+): ChildProcess | undefined {
+    const secretFile = join(options.stateDir, "calls-secret");
+    if (!existsSync(secretFile)) writeFileSync(secretFile, randomBytes(24).toString("hex"), { mode: 0o600 });
+    const script = renderSyncCallSecret(model, {
+        paths,
+        listeners,
+        owners: { turnConfig: RUNS_AS_ROOT ? "root:root" : options.owner, prosodySecrets: options.owner },
+        prosodyctl: options.prosodyctl,
+        restartTurn: "true",
+    });
+    runScript(script, secretOnStdin(readFileSync(secretFile, "utf8").trim()));
+    // coturn's own copy of the certificate, as the first boot (and later certbot's hook) makes it.
+    mkdirSync(dirname(paths.turnCertificate), { recursive: true, mode: 0o750 });
+    copyFileSync(join(paths.certificatesDir, `${model.domain}.crt`), paths.turnCertificate);
+    copyFileSync(join(paths.certificatesDir, `${model.domain}.key`), paths.turnPrivateKey);
+    if (!coturnInstalled()) {
+        console.warn("coturn is not installed (apt-get install coturn): apps get TURN credentials, but nothing answers them");
+        return undefined;
+    }
+    const command = [...(options.netns ? ["ip", "netns", "exec", options.netns] : []), "turnserver", "-c", paths.turnConfig, "--pidfile="];
+    const log = openSync(join(options.stateDir, "turnserver.log"), "a");
+    const coturn = spawn(command[0], command.slice(1), { cwd: options.stateDir, stdio: ["ignore", log, log] });
+    closeSync(log);
+    return coturn;
 }
 
 function writeServerFile(file: ServerFile): void {
@@ -150,7 +205,7 @@ export function ensureCertificates(stateDir: string, certificatesDir: string, mo
 
 function chownTree(dir: string): void {
     execFileSync("chown", ["-R", "prosody:prosody", dir]);
-    for (const file of [join(dir, "ca.key"), join(dir, "credentials.json")]) {
+    for (const file of [join(dir, "ca.key"), join(dir, "credentials.json"), join(dir, "calls-secret")]) {
         if (existsSync(file)) chownSync(file, 0, 0);
     }
 }
@@ -189,33 +244,33 @@ async function refusePortInUse(port: number): Promise<void> {
     }
 }
 
-/** Whether something accepts TCP connections on 127.0.0.1:port. */
-export function portOpen(port: number): Promise<boolean> {
+/** Whether something accepts TCP connections on host:port. */
+export function portOpen(port: number, host = "127.0.0.1"): Promise<boolean> {
     return new Promise((done) => {
-        const socket = connect({ host: "127.0.0.1", port });
+        const socket = connect({ host, port });
         socket.once("connect", () => { socket.destroy(); done(true); });
         socket.once("error", () => done(false));
     });
 }
 
-async function waitForPort(port: number, prosody: ChildProcess, logFile: string): Promise<void> {
+async function waitForPort(port: number, server: ChildProcess, logFile: string, host = "127.0.0.1"): Promise<void> {
     let stderr = "";
-    prosody.stderr?.on("data", (chunk: Buffer) => { stderr += chunk.toString(); });
+    server.stderr?.on("data", (chunk: Buffer) => { stderr += chunk.toString(); });
     const deadline = Date.now() + 20_000;
     while (Date.now() < deadline) {
-        if (prosody.exitCode !== null) break;
-        if (await portOpen(port)) return;
+        if (server.exitCode !== null) break;
+        if (await portOpen(port, host)) return;
         await new Promise((done) => setTimeout(done, 100));
     }
     const log = existsSync(logFile) ? readFileSync(logFile, "utf8").split("\n").slice(-15).join("\n") : "";
-    throw new LocalServerError(`Prosody did not start listening on port ${port}.\n${stderr}${log}`);
+    throw new LocalServerError(`${server.spawnargs.join(" ")} did not start listening on ${host}:${port}.\n${stderr}${log}`);
 }
 
-function stopProsody(prosody: ChildProcess): Promise<void> {
-    if (prosody.exitCode !== null || prosody.signalCode !== null) return Promise.resolve();
+function stopProcess(server: ChildProcess): Promise<void> {
+    if (server.exitCode !== null || server.signalCode !== null) return Promise.resolve();
     return new Promise((done) => {
-        const force = setTimeout(() => prosody.kill("SIGKILL"), 10_000);
-        prosody.once("exit", () => { clearTimeout(force); done(); });
-        prosody.kill("SIGTERM");
+        const force = setTimeout(() => server.kill("SIGKILL"), 10_000);
+        server.once("exit", () => { clearTimeout(force); done(); });
+        server.kill("SIGTERM");
     });
 }

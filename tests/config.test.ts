@@ -72,6 +72,18 @@ describe("a minimal family config", () => {
         assert.deepEqual(model.members.map((m) => m.name), ["Mormor Åsa", "李小龙"]);
     });
 
+    it("turns calls on, relaying through 256 UDP ports from 49152", () => {
+        assert.deepEqual(modelOf(family()).calls, { relayPorts: { min: 49152, max: 49407 } });
+    });
+
+    it("turns calls off when asked", () => {
+        assert.equal(modelOf(family({ calls: false })).calls, undefined);
+    });
+
+    it("relays calls through the port range the config names", () => {
+        assert.deepEqual(modelOf(family({ callRelayPorts: "60000-60099" })).calls?.relayPorts, { min: 60000, max: 60099 });
+    });
+
     it("lets one person have several accounts", () => {
         const model = modelOf(family({ members: [{ username: "pappa", name: "Pappa" }, { username: "pappa.work", name: "Pappa (work)" }] }));
         assert.equal(model.members.length, 2);
@@ -79,6 +91,31 @@ describe("a minimal family config", () => {
 });
 
 describe("config problems", () => {
+    it("rejects a relay port range that is not a range", () => {
+        assert.deepEqual(problemsOf(family({ callRelayPorts: 49152 })), [{
+            key: "family-xmpp:callRelayPorts",
+            message: "must be a UDP port range like \"49152-49407\", not 49152",
+        }]);
+    });
+
+    it("rejects a relay port range that runs backwards or into privileged ports", () => {
+        assert.match(problemsOf(family({ callRelayPorts: "50000-40000" }))[0].message, /from a lower to a higher port between 1024 and 65535/);
+        assert.match(problemsOf(family({ callRelayPorts: "80-2000" }))[0].message, /between 1024 and 65535/);
+    });
+
+    it("rejects a relay port range too small for a family's calls", () => {
+        assert.equal(problemsOf(family({ callRelayPorts: "50000-50003" }))[0].message,
+            "holds 4 ports; give at least 16 (each relayed call leg takes one), e.g. \"49152-49407\"");
+    });
+
+    it("rejects a relay port range that covers a port the server listens on", () => {
+        assert.match(problemsOf(family({ callRelayPorts: "5000-6000" }))[0].message, /includes port 5222, which the server itself listens on/);
+    });
+
+    it("points out relay ports set while calls are off", () => {
+        assert.deepEqual(problemsOf(family({ calls: false, callRelayPorts: "60000-60099" })).map((p) => p.key), ["family-xmpp:callRelayPorts"]);
+    });
+
     it("names a missing domain and says how to set it", () => {
         assert.deepEqual(problemsOf({ members: family().members }), [{
             key: "family-xmpp:domain",

@@ -258,7 +258,13 @@ describe("the family server on a real Prosody", { skip: skipReason }, () => {
         renameSync(join(renewal, "issued", `${DOMAIN}.key`), join(live, DOMAIN, "privkey.pem"));
         chmodSync(join(live, DOMAIN, "privkey.pem"), 0o600);
 
-        const hook = renderImportHook(FAMILY, `prosodyctl --config ${server.paths.prosodyConfig}`, live);
+        const hook = renderImportHook(FAMILY, {
+            prosodyctl: `prosodyctl --config ${server.paths.prosodyConfig}`,
+            liveDir: live,
+            paths: server.paths,
+            // coturn's reload is the calls test's subject.
+            reloadTurnCertificate: "true",
+        });
         const result = spawnSync("sh", ["-c", hook], { encoding: "utf8", env: { ...process.env, RENEWED_LINEAGE: join(live, DOMAIN) } });
         assert.equal(result.status, 0, result.stdout + result.stderr);
 

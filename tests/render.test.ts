@@ -7,6 +7,7 @@ import { describe, it } from "node:test";
 import { load } from "js-yaml";
 import { renderImportHook, renderObtainCertificate, renderStoreDnsCredentials } from "../render/certificates";
 import { HETZNER_USER_DATA_LIMIT, hetznerVolumeDevice, renderCloudInit } from "../render/cloud-init";
+import { DENIED_PEER_RANGES, renderProsodyCallSettings, renderSyncCallSecret, renderTurnServerConfig } from "../render/calls";
 import { renderFirewallRules } from "../render/firewall";
 import { PRODUCTION_LISTENERS, PRODUCTION_PATHS } from "../render/layout";
 import { renderGroupsFile, renderProsodyConfig } from "../render/prosody";
@@ -257,8 +258,72 @@ describe("the cloud-init user data", () => {
     });
 });
 
+describe("calls", () => {
+    const model = devFamily();
+    const turnConfig = renderTurnServerConfig(model);
+    const settings = (text: string) => text.split("\n").filter((line) => line !== "" && !line.startsWith("#"));
+
+    it("has coturn accept only credentials made from the shared secret, for the family's realm", () => {
+        assert.ok(settings(turnConfig).includes("use-auth-secret"));
+        assert.ok(settings(turnConfig).includes("realm=johansson.example"));
+    });
+
+    it("listens for STUN/TURN on 3478 and TURN over TLS on 5349 with coturn's copy of the certificate", () => {
+        for (const line of ["listening-port=3478", "tls-listening-port=5349", "cert=/etc/coturn/fullchain.pem", "pkey=/etc/coturn/privkey.pem", "no-tlsv1", "no-tlsv1_1"]) {
+            assert.ok(settings(turnConfig).includes(line), line);
+        }
+    });
+
+    it("relays through the configured port range only", () => {
+        const custom = renderTurnServerConfig({ ...model, calls: { relayPorts: { min: 60000, max: 60099 } } });
+        assert.deepEqual(settings(custom).filter((line) => /^(min|max)-port=/.test(line)), ["min-port=60000", "max-port=60099"]);
+    });
+
+    it("denies every private, loopback and link-local peer, IPv4 and IPv6", () => {
+        const denied = settings(turnConfig).filter((line) => line.startsWith("denied-peer-ip=")).map((line) => line.slice("denied-peer-ip=".length));
+        assert.deepEqual(denied, DENIED_PEER_RANGES.map(({ range }) => range));
+        for (const range of ["10.0.0.0-10.255.255.255", "127.0.0.0-127.255.255.255", "169.254.0.0-169.254.255.255", "::1", "fc00::-fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"]) {
+            assert.ok(denied.includes(range), range);
+        }
+        assert.ok(settings(turnConfig).includes("no-multicast-peers"));
+    });
+
+    it("leaves the secret out of coturn's rendered config and out of the calls step's script", () => {
+        assert.doesNotMatch(turnConfig, /^static-auth-secret/m);
+        assert.doesNotMatch(renderSyncCallSecret(model), /static-auth-secret=[^%]/);
+    });
+
+    it("has Prosody offer the TURN server on the host name, over UDP, TCP and TLS, reading its secret from an include", () => {
+        const prosody = renderProsodyConfig(model, PRODUCTION_PATHS, PRODUCTION_LISTENERS);
+        assert.match(prosody, /^    "turn_external";$/m);
+        assert.ok(prosody.includes(renderProsodyCallSettings(model, PRODUCTION_PATHS, PRODUCTION_LISTENERS).trimEnd()));
+        assert.match(prosody, /^turn_external_host = "xmpp\.johansson\.example"$/m);
+        assert.match(prosody, /^turn_external_tcp = true$/m);
+        assert.match(prosody, /^turn_external_tls_port = 5349$/m);
+        assert.match(prosody, /^Include "\/etc\/prosody\/secrets\.d\/\*\.cfg\.lua"$/m);
+    });
+
+    it("leaves coturn and its Prosody module out when calls are off", () => {
+        const { calls: _, ...withoutCalls } = model;
+        const prosody = renderProsodyConfig(withoutCalls, PRODUCTION_PATHS, PRODUCTION_LISTENERS);
+        assert.doesNotMatch(prosody, /"turn_external"|turn_external_host/);
+        const cloudConfig = load(renderCloudInit(withoutCalls, VOLUME_DEVICE)) as CloudConfig;
+        assert.ok(!cloudConfig.packages.includes("coturn"));
+        assert.ok(!cloudConfig.write_files.some((file) => file.path === "/etc/turnserver.conf"));
+    });
+
+    it("installs coturn and boots it with its config minus the secret, so it refuses everyone until the calls step", () => {
+        const cloudConfig = load(renderCloudInit(model, VOLUME_DEVICE)) as CloudConfig;
+        assert.ok(cloudConfig.packages.includes("coturn"));
+        const file = cloudConfig.write_files.find((f) => f.path === "/etc/turnserver.conf");
+        assert.equal(file?.content, turnConfig);
+        // Written before the packages: the package then keeps it (cloud-init installs with --force-confold).
+        assert.equal(file?.defer, undefined);
+    });
+});
+
 describe("the firewall", () => {
-    it("opens SSH only to the configured networks and XMPP to everyone", () => {
+    it("opens SSH only to the configured networks, XMPP, files and calls to everyone", () => {
         const model = { ...devFamily(), sshAllowedCidrs: ["198.51.100.0/24"] };
         assert.deepEqual(renderFirewallRules(model).map((r) => [r.protocol, r.port ?? "", r.sourceIps.join(" ")]), [
             ["tcp", "22", "198.51.100.0/24"],
@@ -267,6 +332,10 @@ describe("the firewall", () => {
             ["tcp", "443", "0.0.0.0/0 ::/0"],
             ["tcp", "5269", "0.0.0.0/0 ::/0"],
             ["tcp", "5270", "0.0.0.0/0 ::/0"],
+            ["udp", "3478", "0.0.0.0/0 ::/0"],
+            ["tcp", "3478", "0.0.0.0/0 ::/0"],
+            ["tcp", "5349", "0.0.0.0/0 ::/0"],
+            ["udp", "49152-49407", "0.0.0.0/0 ::/0"],
             ["icmp", "", "0.0.0.0/0 ::/0"],
         ]);
     });
@@ -289,6 +358,7 @@ describe("the server's shell scripts", () => {
         "store-dns-credentials": renderStoreDnsCredentials(),
         "obtain-certificate": renderObtainCertificate(model),
         "sync-family-rooms": renderSyncRooms(model),
+        "sync-call-secret": renderSyncCallSecret(model),
     };
 
     for (const [name, script] of Object.entries(scripts)) {

@@ -129,19 +129,37 @@ describe("what outlives the server", () => {
 });
 
 describe("the firewall", () => {
-    it("opens SSH to the configured networks only, and XMPP and ICMP to everyone", () => {
-        const { inputs } = resourceNamed(run, "hcloud:index/firewall:Firewall", "family-firewall");
-        const rules = (inputs.rules as { direction: string; protocol: string; port?: string; sourceIps: string[] }[])
+    const rulesOf = (stack: StackRun) => {
+        const { inputs } = resourceNamed(stack, "hcloud:index/firewall:Firewall", "family-firewall");
+        return (inputs.rules as { direction: string; protocol: string; port?: string; sourceIps: string[] }[])
             .map((rule) => `${rule.direction} ${rule.protocol} ${rule.port ?? "-"} ${rule.sourceIps.join(",")}`);
-        assert.deepEqual(rules, [
+    };
+
+    it("opens exactly the ports the features use: SSH to the configured networks, the rest to everyone", () => {
+        assert.deepEqual(rulesOf(run), [
             "in tcp 22 198.51.100.0/24,2001:db8:77::/48",
             "in tcp 5222 0.0.0.0/0,::/0",
             "in tcp 5223 0.0.0.0/0,::/0",
             "in tcp 443 0.0.0.0/0,::/0",
             "in tcp 5269 0.0.0.0/0,::/0",
             "in tcp 5270 0.0.0.0/0,::/0",
+            "in udp 3478 0.0.0.0/0,::/0",
+            "in tcp 3478 0.0.0.0/0,::/0",
+            "in tcp 5349 0.0.0.0/0,::/0",
+            "in udp 49152-49407 0.0.0.0/0,::/0",
             "in icmp - 0.0.0.0/0,::/0",
         ]);
+    });
+
+    it("opens the relay ports the config names for calls", () => {
+        const rules = rulesOf(runStack({ ...FAMILY, callRelayPorts: "60000-60099" }));
+        assert.ok(rules.includes("in udp 60000-60099 0.0.0.0/0,::/0"));
+        assert.ok(!rules.some((rule) => rule.includes("49152")));
+    });
+
+    it("opens no call ports when calls are turned off", () => {
+        const rules = rulesOf(runStack({ ...FAMILY, calls: false }));
+        assert.deepEqual(rules.filter((rule) => /3478|5349|udp/.test(rule)), []);
     });
 });
 
@@ -236,6 +254,34 @@ describe("the family rooms", () => {
     it("follow a new member into her group's room", () => {
         const create = String(resourceNamed(afterAddingDora, COMMAND, "family-rooms").inputs.create);
         assert.match(create, /\["dora@family\.test"\] = "member"/);
+    });
+});
+
+describe("calls", () => {
+    it("get a secret that reaches the server only on the calls step's stdin, as a secret", () => {
+        const step = resourceNamed(run, COMMAND, "family-calls").inputs;
+        assert.equal(secretValue(step.stdin), "pw-family-calls-secret\n");
+        const everythingElse = JSON.stringify(run.declared.filter((r) => r.name !== "family-calls" && r.name !== "family-calls-secret"));
+        assert.ok(!everythingElse.includes("pw-family-calls-secret"), "the secret appears outside its step");
+    });
+
+    it("get a 32-character secret of letters and digits", () => {
+        const { inputs } = resourceNamed(run, "random:index/randomPassword:RandomPassword", "family-calls-secret");
+        assert.equal(inputs.length, 32);
+        assert.equal(inputs.special, false);
+    });
+
+    it("are set up after the family files, again on a new server", () => {
+        assert.deepEqual(optionsOf(run, COMMAND, "family-calls").dependsOn, ["family-files"]);
+        assert.deepEqual(resourceNamed(run, COMMAND, "family-calls").inputs.triggers, [resourceNamed(run, SERVER, "family-server").id]);
+    });
+
+    it("need no step, no secret and no coturn when turned off", () => {
+        const without = runStack({ ...FAMILY, calls: false });
+        assert.deepEqual(without.declared.filter((r) => r.name.startsWith("family-calls")), []);
+        const userData = String(resourceNamed(without, SERVER, "family-server").inputs.userData);
+        assert.doesNotMatch(userData, /^ {2}- coturn$/m);
+        assert.doesNotMatch(userData, /path: \/etc\/turnserver\.conf/);
     });
 });
 

@@ -1,0 +1,163 @@
+/**
+ * Voice and video calls on the real servers: Prosody (Debian's) hands a member STUN/TURN services
+ * with credentials (XEP-0215), and coturn (Debian's), started from the rendered config with the
+ * secret delivered by the very script the provisioning step runs, relays a call with them.
+ */
+import assert from "node:assert/strict";
+import { ChildProcess, spawn, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { getCACertificates, setDefaultCACertificates } from "node:tls";
+import { after, before, describe, it } from "node:test";
+import { renderImportHook } from "../render/certificates";
+import { shellWord } from "../render/template";
+import { coturnInstalled, ensureCertificates, LocalServer, prosodyInstalled, startLocalServer } from "../scripts/local-server";
+import { familyModel } from "./support/families";
+import { ExternalService, externalServices, RELAY_MESSAGES, relayThrough } from "./support/turn";
+import { TurnLab } from "./support/turn-lab";
+import { login, Session } from "./support/xmpp";
+
+const FAMILY = familyModel({
+    domain: "calls.test",
+    members: [{ username: "anna", name: "Anna", admin: true }, { username: "bo", name: "Bo" }],
+});
+const HOSTNAME = FAMILY.hostname;
+
+const missing = !prosodyInstalled() ? "Prosody is not installed (apt-get install prosody)"
+    : !coturnInstalled() ? "coturn is not installed (apt-get install coturn)"
+        : TurnLab.possible();
+if (missing && process.env.CI === "true") throw new Error(`${missing}; .ci/run should provide it`);
+
+describe("calls through the family's TURN server", { skip: missing }, () => {
+    const lab = new TurnLab();
+    let server: LocalServer;
+    let stateDir: string;
+    let anna: Session;
+    let services: ExternalService[];
+    let peer: ChildProcess;
+
+    before(async () => {
+        lab.up();
+        peer = spawn("turnutils_peer", ["-L", lab.peerAddress, "-p", "3480"], { stdio: "ignore" });
+        stateDir = mkdtempSync(join(tmpdir(), "family-xmpp-calls-"));
+        server = await startLocalServer({
+            model: FAMILY,
+            stateDir,
+            portOffset: 26000 + (process.pid % 2000),
+            turn: { address: lab.serverAddress, netns: lab.namespace },
+        });
+        setDefaultCACertificates([...getCACertificates("default"), server.caCertificate]);
+        anna = await login(server, `anna@${FAMILY.domain}`);
+        services = await externalServices(anna, FAMILY.domain);
+    });
+
+    after(async () => {
+        await anna?.stop();
+        await server?.stop();
+        peer?.kill();
+        lab.down();
+        rmSync(stateDir, { recursive: true, force: true });
+    });
+
+    const turn = (transport: string, type = "turn") => {
+        const service = services.find((s) => s.type === type && s.transport === transport);
+        assert.ok(service, `no ${type} service over ${transport} in ${JSON.stringify(services)}`);
+        return service;
+    };
+
+    it("offers a member STUN, TURN over UDP and TCP, and TURN over TLS on the server's host name (XEP-0215)", () => {
+        const { turnPort, turnsPort } = server.listeners;
+        assert.deepEqual(
+            services.map(({ type, transport, host, port }) => `${type}:${transport} ${host}:${port}`).sort(),
+            [
+                `stun:tcp ${HOSTNAME}:${turnPort}`,
+                `stun:udp ${HOSTNAME}:${turnPort}`,
+                `turn:tcp ${HOSTNAME}:${turnPort}`,
+                `turn:udp ${HOSTNAME}:${turnPort}`,
+                `turns:tcp ${HOSTNAME}:${turnsPort}`,
+            ],
+        );
+    });
+
+    it("gives TURN credentials that expire in a day", () => {
+        const { username, password, expires } = turn("udp");
+        assert.match(username ?? "", /^\d{10}$/);
+        assert.ok((password ?? "").length > 20, "a password derived from the shared secret");
+        const hoursLeft = (Date.parse(expires ?? "") - Date.now()) / 3_600_000;
+        assert.ok(hoursLeft > 23.9 && hoursLeft <= 24, `expires in ${hoursLeft} h`);
+    });
+
+    it("relays a call over UDP with those credentials (coturn's turnutils_uclient)", async () => {
+        const { username = "", password = "" } = turn("udp");
+        const result = await relayThrough({ server: lab.serverAddress, port: server.listeners.turnPort, transport: "udp", username, password, peer: lab.peerAddress });
+        assert.equal(result.echoed, RELAY_MESSAGES, result.output);
+    });
+
+    it("relays a call over TCP, for networks that block UDP", async () => {
+        const { username = "", password = "" } = turn("tcp");
+        const result = await relayThrough({ server: lab.serverAddress, port: server.listeners.turnPort, transport: "tcp", username, password, peer: lab.peerAddress });
+        assert.equal(result.echoed, RELAY_MESSAGES, result.output);
+    });
+
+    it("relays a call over TLS with the family's certificate, for networks that let only TLS through", async () => {
+        const { username = "", password = "" } = turn("tcp");
+        const result = await relayThrough({
+            server: lab.serverAddress, port: server.listeners.turnsPort, transport: "tls", username, password,
+            peer: lab.peerAddress, caFile: join(stateDir, "ca.crt"), tlsName: HOSTNAME,
+        });
+        assert.equal(result.echoed, RELAY_MESSAGES, result.output);
+    });
+
+    it("refuses credentials that were not made from the family's secret", async () => {
+        const { username = "" } = turn("udp");
+        const result = await relayThrough({ server: lab.serverAddress, port: server.listeners.turnPort, transport: "udp", username, password: "bm90IHRoZSBzZWNyZXQ=", peer: lab.peerAddress });
+        assert.equal(result.echoed, 0);
+        assert.match(result.output, /Cannot complete Allocation/);
+    });
+
+    it("never relays into private, loopback or link-local networks (the cloud's metadata service)", async () => {
+        const { username = "", password = "" } = turn("udp");
+        for (const peerAddress of ["127.0.0.1", "10.0.0.2", "192.168.1.1", "169.254.169.254"]) {
+            const result = await relayThrough({ server: lab.serverAddress, port: server.listeners.turnPort, transport: "udp", username, password, peer: peerAddress });
+            assert.equal(result.echoed, 0, `relayed to ${peerAddress}`);
+            assert.match(result.output, /403 \(Forbidden IP\)/, peerAddress);
+        }
+    });
+
+    it("gives coturn and Prosody the same secret, in files other users cannot read", () => {
+        const secret = readFileSync(join(stateDir, "calls-secret"), "utf8").trim();
+        const prosodyCopy = join(server.paths.prosodySecretsDir, "calls.cfg.lua");
+        assert.ok(readFileSync(server.paths.turnConfig, "utf8").endsWith(`\nstatic-auth-secret=${secret}\n`));
+        assert.equal(readFileSync(prosodyCopy, "utf8"), `turn_external_secret = "${secret}"\n`);
+        assert.equal(statSync(server.paths.turnConfig).mode & 0o777, 0o640);
+        assert.equal(statSync(prosodyCopy).mode & 0o777, 0o640);
+    });
+
+    it("serves a renewed certificate for TURN over TLS after certbot's deploy hook, without a restart", async () => {
+        // A certbot lineage as Let's Encrypt would leave it, signed by a new CA.
+        const renewal = mkdtempSync(join(tmpdir(), "turn-renewal-"));
+        const live = join(renewal, "live");
+        mkdirSync(join(live, FAMILY.domain), { recursive: true });
+        mkdirSync(join(renewal, "issued"));
+        ensureCertificates(renewal, join(renewal, "issued"), FAMILY);
+        renameSync(join(renewal, "issued", `${FAMILY.domain}.crt`), join(live, FAMILY.domain, "fullchain.pem"));
+        renameSync(join(renewal, "issued", `${FAMILY.domain}.key`), join(live, FAMILY.domain, "privkey.pem"));
+        const hook = renderImportHook(FAMILY, {
+            prosodyctl: `prosodyctl --config ${server.paths.prosodyConfig}`,
+            liveDir: live,
+            paths: server.paths,
+            // What systemd's `kill --signal=USR2` does on the VPS.
+            reloadTurnCertificate: `pkill -USR2 -x -f ${shellWord(`turnserver -c ${server.paths.turnConfig} --pidfile=`)}`,
+        });
+        const hookRun = spawnSync("sh", ["-c", hook], { encoding: "utf8" });
+        assert.equal(hookRun.status, 0, hookRun.stdout + hookRun.stderr);
+        await new Promise((done) => setTimeout(done, 500));
+
+        const { username = "", password = "" } = turn("tcp");
+        const attempt = { server: lab.serverAddress, port: server.listeners.turnsPort, transport: "tls" as const, username, password, peer: lab.peerAddress, tlsName: HOSTNAME };
+        assert.equal((await relayThrough({ ...attempt, caFile: join(renewal, "ca.crt") })).echoed, RELAY_MESSAGES, "the renewed certificate");
+        assert.equal((await relayThrough({ ...attempt, caFile: join(stateDir, "ca.crt") })).echoed, 0, "the old certificate is still served");
+        rmSync(renewal, { recursive: true, force: true });
+    });
+});

@@ -1,0 +1,38 @@
+import { execFileSync, spawnSync } from "node:child_process";
+
+/**
+ * A network namespace for coturn, on addresses from TEST-NET-3 (RFC 5737): coturn refuses to
+ * relay to loopback and private peers, so a relay test needs addresses that are neither. The
+ * "caller" (turnutils_uclient) and the "far end" (turnutils_peer) stay on the host side.
+ */
+export class TurnLab {
+    readonly namespace = `fxturn${process.pid % 100000}`;
+    readonly serverAddress = "203.0.113.2";
+    readonly peerAddress = "203.0.113.1";
+    private readonly hostLink = `fxth${process.pid % 100000}`;
+    private readonly serverLink = `fxts${process.pid % 100000}`;
+
+    static possible(): string | undefined {
+        if (process.getuid?.() !== 0) return "a network namespace for coturn needs root";
+        if (spawnSync("sh", ["-c", "command -v ip"], { stdio: "ignore" }).status !== 0) return "ip is not installed (apt-get install iproute2)";
+        return undefined;
+    }
+
+    up(): void {
+        this.down();
+        const ip = (...args: string[]) => execFileSync("ip", args, { stdio: ["ignore", "ignore", "pipe"] });
+        ip("netns", "add", this.namespace);
+        ip("link", "add", this.hostLink, "type", "veth", "peer", "name", this.serverLink);
+        ip("link", "set", this.serverLink, "netns", this.namespace);
+        ip("addr", "add", `${this.peerAddress}/24`, "dev", this.hostLink);
+        ip("link", "set", this.hostLink, "up");
+        ip("-n", this.namespace, "addr", "add", `${this.serverAddress}/24`, "dev", this.serverLink);
+        ip("-n", this.namespace, "link", "set", this.serverLink, "up");
+        ip("-n", this.namespace, "link", "set", "lo", "up");
+    }
+
+    down(): void {
+        spawnSync("ip", ["link", "delete", this.hostLink], { stdio: "ignore" });
+        spawnSync("ip", ["netns", "delete", this.namespace], { stdio: "ignore" });
+    }
+}
