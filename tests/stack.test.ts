@@ -219,8 +219,8 @@ describe("provisioning over SSH", () => {
         assert.deepEqual(accounts.map((c) => c.name), ["family-account-anna", "family-account-bo", "family-account-cecilia"]);
         const anna = resourceNamed(run, COMMAND, "family-account-anna").inputs;
         assert.match(String(anna.create), /^jid='anna@family\.test'$/m);
-        assert.equal(secretValue(anna.stdin), "pw-family-password-anna\n");
-        assert.ok(!String(anna.create).includes("pw-family-password-anna"));
+        assert.equal(secretValue(anna.stdin), "pwFamilyPasswordAnna\n");
+        assert.ok(!String(anna.create).includes("pwFamilyPasswordAnna"));
     });
 
     it("deletes the account when the member leaves the config", () => {
@@ -260,9 +260,9 @@ describe("the family rooms", () => {
 describe("calls", () => {
     it("get a secret that reaches the server only on the calls step's stdin, as a secret", () => {
         const step = resourceNamed(run, COMMAND, "family-calls").inputs;
-        assert.equal(secretValue(step.stdin), "pw-family-calls-secret\n");
+        assert.equal(secretValue(step.stdin), "pwFamilyCallsSecret\n");
         const everythingElse = JSON.stringify(run.declared.filter((r) => r.name !== "family-calls" && r.name !== "family-calls-secret"));
-        assert.ok(!everythingElse.includes("pw-family-calls-secret"), "the secret appears outside its step");
+        assert.ok(!everythingElse.includes("pwFamilyCallsSecret"), "the secret appears outside its step");
     });
 
     it("get a 32-character secret of letters and digits", () => {

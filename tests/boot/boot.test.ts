@@ -10,7 +10,7 @@
  * its own CA where Prosody looks for it; see "serves the test CA's certificate").
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { ChildProcess, spawn, spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { getCACertificates, setDefaultCACertificates } from "node:tls";
@@ -23,6 +23,7 @@ import { familyModel } from "../support/families";
 import { httpsAt } from "../support/https";
 import { RawStream } from "../support/raw-stream";
 import { resourceNamed, runStack, StackRun } from "../support/stack-harness";
+import { externalServices, RELAY_MESSAGES, relayThrough } from "../support/turn";
 import { loginAt, Session } from "../support/xmpp";
 import { BootedContainer } from "./container";
 import { ensureImage, LAST_RUN_DIR } from "./debian-image";
@@ -59,7 +60,7 @@ const XMPP = { host: NetworkLab.SERVER_ADDRESS, port: 5222 };
 function missingPrerequisite(): string | undefined {
     if (process.getuid?.() !== 0) return "the boot test needs root (network namespaces, loop devices, systemd-nspawn)";
     for (const [command, pkg] of [["systemd-nspawn", "systemd-container"], ["debootstrap", "debootstrap"], ["nft", "nftables"],
-        ["zstd", "zstd"], ["ssh", "openssh-client"], ["losetup", "mount"], ["mkfs.ext4", "e2fsprogs"]]) {
+        ["zstd", "zstd"], ["ssh", "openssh-client"], ["losetup", "mount"], ["mkfs.ext4", "e2fsprogs"], ["turnutils_uclient", "coturn"]]) {
         if (spawnSync("sh", ["-c", `command -v ${command}`], { stdio: "ignore" }).status !== 0) return `${command} is missing (apt-get install ${pkg})`;
     }
     return undefined;
@@ -90,6 +91,8 @@ let stackEnvironment: Record<string, string>;
 let caCertificate: string;
 let server: BootedContainer | undefined;
 const sessions: Session[] = [];
+/** The far end of relayed calls (coturn's turnutils_peer, echoing what reaches it). */
+let callPeer: ChildProcess | undefined;
 
 function passwordsOf(stack: StackRun): Record<string, string> {
     return stack.outputs.passwords.value as Record<string, string>;
@@ -142,6 +145,7 @@ function diagnostics(container: BootedContainer | undefined): string {
         "--- /var/log/cloud-init-output.log (end)", inside("tail", "-n", "40", "/var/log/cloud-init-output.log"),
         "--- systemctl --failed", inside("systemctl", "--failed", "--no-legend", "--plain"),
         "--- /var/log/prosody/prosody.log (end)", inside("tail", "-n", "30", "/var/log/prosody/prosody.log"),
+        "--- journalctl -u coturn (end)", inside("journalctl", "-u", "coturn", "-n", "30", "--no-pager"),
         `--- console (end; the whole log is kept in ${LAST_RUN_DIR})`, container.consoleTail(40),
     ].join("\n");
 }
@@ -186,11 +190,13 @@ describe("the rendered user data on a booted Debian 12", { skip: skipReason }, (
         run("truncate", ["-s", "1G", volumeImage]);
         run("mkfs.ext4", ["-q", "-F", volumeImage]);
         loopDevice = run("losetup", ["--find", "--show", volumeImage]).trim();
+        callPeer = spawn("turnutils_peer", ["-L", NetworkLab.PEER_ADDRESS, "-p", "3480"], { stdio: "ignore" });
     });
 
     after(async () => {
         await Promise.allSettled(sessions.map((session) => session.stop()));
         await server?.stop();
+        callPeer?.kill();
         lab?.down();
         if (loopDevice) runQuietly("losetup", ["-d", loopDevice]);
         // The consoles of the last run stay for a look after a failure; the rest goes.
@@ -222,6 +228,10 @@ describe("the rendered user data on a booted Debian 12", { skip: skipReason }, (
             // Before Let's Encrypt's certificate: the self-signed one, readable by Prosody, on every port.
             assert.doesNotMatch(server!.exec("cat", "/var/log/prosody/prosody.log"), /Failed to load|Error binding/);
             assert.ok(server!.exec("ss", "-Htln").includes(":443 "), "nothing listens on 443");
+            // coturn runs from the first boot on, as its own user, but knows no secret yet.
+            assert.equal(server!.exec("systemctl", "is-active", "coturn").trim(), "active");
+            assert.equal(server!.exec("ps", "-o", "user=", "-C", "turnserver").trim(), "turnserver");
+            assert.doesNotMatch(server!.exec("cat", "/etc/turnserver.conf"), /^static-auth-secret/m);
         });
     });
 
@@ -229,7 +239,7 @@ describe("the rendered user data on a booted Debian 12", { skip: skipReason }, (
         const steps = provisioningSteps(firstRun);
         assert.deepEqual(steps.map((step) => step.name).sort(), [
             "family-account-anna", "family-account-bo", "family-account-dora", "family-account-åsa",
-            "family-certificate", "family-dns-credentials", "family-files", "family-first-boot", "family-rooms",
+            "family-calls", "family-certificate", "family-dns-credentials", "family-files", "family-first-boot", "family-rooms",
         ]);
         const names = steps.map((step) => step.name);
         for (const [index, step] of steps.entries()) {
@@ -303,6 +313,26 @@ describe("the rendered user data on a booted Debian 12", { skip: skipReason }, (
         await anna.stop();
     }));
 
+    it("relays calls with the credentials Prosody hands out, over UDP, TCP and TLS with the imported certificate", () => withDiagnostics(async () => {
+        assert.equal(server!.exec("stat", "-c", "%a %U %G", "/etc/turnserver.conf").trim(), "640 root turnserver");
+        assert.equal(server!.exec("stat", "-c", "%a %U %G", "/etc/prosody/secrets.d/calls.cfg.lua").trim(), "640 root prosody");
+        assert.equal(server!.exec("systemctl", "is-enabled", "coturn").trim(), "enabled");
+        const anna = await member("anna", firstRun, "call");
+        const services = await externalServices(anna, DOMAIN);
+        await anna.stop();
+        const turn = services.find((service) => service.type === "turn" && service.transport === "udp");
+        assert.equal(turn?.host, "xmpp.family.test");
+        const attempt = {
+            server: NetworkLab.SERVER_ADDRESS, username: turn?.username ?? "", password: turn?.password ?? "", peer: NetworkLab.PEER_ADDRESS,
+        };
+        for (const [transport, port] of [["udp", 3478], ["tcp", 3478], ["tls", 5349]] as const) {
+            const result = await relayThrough({ ...attempt, transport, port, caFile: join(workDir, "ca.crt"), tlsName: "xmpp.family.test" });
+            assert.equal(result.echoed, RELAY_MESSAGES, `${transport}: ${result.output}`);
+        }
+        const intoThePrivateNetwork = await relayThrough({ ...attempt, transport: "udp", port: 3478, peer: NetworkLab.HOST_ADDRESS });
+        assert.match(intoThePrivateNetwork.output, /403 \(Forbidden IP\)/);
+    }));
+
     it("refuses in-band registration", async () => {
         const stream = await RawStream.open(XMPP.port, DOMAIN, XMPP.host);
         try {
@@ -337,7 +367,7 @@ describe("the rendered user data on a booted Debian 12", { skip: skipReason }, (
         const rebuiltRun = runStack(CHANGED_FAMILY, { ...stackEnvironment, FAMILY_XMPP_TEST_SERVER_GENERATION: "rebuilt" });
         const planned = plannedRuns(changedRun, rebuiltRun);
         assert.deepEqual(planned.map((p) => `${p.why} ${p.step.name}`).sort(), [
-            "replace family-certificate", "replace family-dns-credentials", "replace family-files", "replace family-first-boot",
+            "replace family-calls", "replace family-certificate", "replace family-dns-credentials", "replace family-files", "replace family-first-boot",
         ]);
 
         await timed("rebuild: boot to cloud-init done", async () => {
@@ -355,6 +385,12 @@ describe("the rendered user data on a booted Debian 12", { skip: skipReason }, (
         const anna = await member("anna", changedRun, "after-rebuild-archive");
         assert.ok((await anna.archivedBodies()).includes("Middag på söndag?"), "the message archive did not survive the rebuild");
         assert.ok((await anna.archivedBodies("family@conference.family.test")).includes("Hej allihop!"), "the family room's history did not survive the rebuild");
+        // Calls work again: the calls step brought the secret to the new server.
+        const turn = (await externalServices(anna, DOMAIN)).find((service) => service.type === "turn" && service.transport === "udp");
+        const relayed = await relayThrough({
+            server: NetworkLab.SERVER_ADDRESS, port: 3478, transport: "udp", username: turn?.username ?? "", password: turn?.password ?? "", peer: NetworkLab.PEER_ADDRESS,
+        });
+        assert.equal(relayed.echoed, RELAY_MESSAGES, relayed.output);
         await anna.stop();
     });
 });

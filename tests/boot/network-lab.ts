@@ -10,6 +10,11 @@ export class NetworkLab {
     static readonly NAMESPACE = "fxboot";
     static readonly HOST_ADDRESS = "10.199.0.1";
     static readonly SERVER_ADDRESS = "10.199.0.2";
+    /**
+     * The far end of a relayed call, on the host: an address outside every range coturn refuses
+     * to relay to (TEST-NET-2), which the container reaches through its default route.
+     */
+    static readonly PEER_ADDRESS = "198.51.100.7";
     private static readonly HOST_LINK = "fxboot-host";
     private static readonly SERVER_LINK = "fxboot-srv";
     private static readonly NFT_TABLE = "fxboot";
@@ -26,6 +31,7 @@ export class NetworkLab {
         run("ip", ["link", "add", HOST_LINK, "type", "veth", "peer", "name", SERVER_LINK]);
         run("ip", ["link", "set", SERVER_LINK, "netns", NAMESPACE]);
         run("ip", ["addr", "add", `${HOST_ADDRESS}/24`, "dev", HOST_LINK]);
+        run("ip", ["addr", "add", `${NetworkLab.PEER_ADDRESS}/32`, "dev", HOST_LINK]);
         run("ip", ["link", "set", HOST_LINK, "up"]);
         run("ip", ["-n", NAMESPACE, "addr", "add", `${SERVER_ADDRESS}/24`, "dev", SERVER_LINK]);
         run("ip", ["-n", NAMESPACE, "link", "set", SERVER_LINK, "up"]);

@@ -53,7 +53,10 @@ const fakeOutputs: Record<string, (name: string, inputs: Record<string, unknown>
         publicKeyOpenssh: deployKey?.public ?? `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeDeployKeyFor${name.replace(/[^A-Za-z0-9]/g, "")}\n`,
         privateKeyOpenssh: deployKey?.private ?? `-----BEGIN OPENSSH PRIVATE KEY-----\nfake-${name}\n-----END OPENSSH PRIVATE KEY-----\n`,
     }),
-    "random:index/randomPassword:RandomPassword": (name) => ({ result: `pw-${name}` }),
+    // Letters and digits, as `special: false` makes them: "pwFamilyPasswordAnna".
+    "random:index/randomPassword:RandomPassword": (name) => ({
+        result: `pw${name.split(/[^A-Za-z0-9]+/).map((word) => word.charAt(0).toUpperCase() + word.slice(1)).join("")}`,
+    }),
     "cloudflare:index/apiToken:ApiToken": (name) => ({ value: `cf-token-${name}` }),
 };
 
