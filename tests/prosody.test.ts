@@ -43,6 +43,11 @@ let server: LocalServer;
 let stateDir: string;
 const sessions: Session[] = [];
 
+/** Resolves once the server has handled everything the session sent before (a ping's answer follows them). */
+async function handledByServer(session: Session): Promise<void> {
+    await session.xmpp.iqCaller.request(xml("iq", { type: "get", to: DOMAIN }, xml("ping", { xmlns: "urn:xmpp:ping" })));
+}
+
 async function loggedIn(username: string, resource?: string): Promise<Session> {
     const session = await login(server, jid(username), undefined, resource);
     sessions.push(session);
@@ -122,6 +127,28 @@ describe("the family server on a real Prosody", { skip: skipReason }, () => {
         assert.deepEqual(contacts, [`xmpp:${jid("anna")}`]);
     });
 
+    it("offers phones stream management, client state indication and its capabilities at login (XEP-0198, 0352, 0115)", async () => {
+        const phone = await loggedIn("bo", "features");
+        const afterLogin = phone.streamFeatures.at(-1);
+        assert.ok(afterLogin?.getChild("sm", "urn:xmpp:sm:3"), "stream management");
+        assert.ok(afterLogin?.getChild("csi", "urn:xmpp:csi:0"), "client state indication");
+        assert.equal(afterLogin?.getChild("c", "http://jabber.org/protocol/caps")?.attrs.hash, "sha-1");
+    });
+
+    it("advertises vCards, avatar conversion and private storage, and room self-pings (XEP-0054, 0398, 0049, 0410)", async () => {
+        const anna = await loggedIn("anna", "disco-im");
+        const features = async (to: string) => {
+            const result = await anna.xmpp.iqCaller.request(xml("iq", { type: "get", to }, xml("query", { xmlns: "http://jabber.org/protocol/disco#info" })));
+            return result.getChild("query")?.getChildren("feature").map((feature) => feature.attrs.var ?? "") ?? [];
+        };
+        const server = await features(DOMAIN);
+        assert.ok(server.includes("vcard-temp"), "vcard-temp");
+        assert.ok(server.includes("jabber:iq:private"), "private XML storage");
+        assert.ok((await features(jid("anna"))).includes("urn:xmpp:pep-vcard-conversion:0"), "avatar conversion");
+        const room = await features(`family@conference.${DOMAIN}`);
+        assert.ok(room.includes("http://jabber.org/protocol/muc#self-ping-optimization"), "MUC self-ping");
+    });
+
     it("copies a message to the member's other device (carbons)", async () => {
         const phone = await loggedIn("anna", "phone");
         const laptop = await loggedIn("anna", "laptop");
@@ -134,6 +161,25 @@ describe("the family server on a real Prosody", { skip: skipReason }, () => {
         const carbon = await laptop.waitFor((s) => s.is("message") && s.getChild("received", "urn:xmpp:carbons:2") !== undefined, "a carbon copy");
         const copied = carbon.getChild("received", "urn:xmpp:carbons:2")?.getChild("forwarded", "urn:xmpp:forward:0")?.getChild("message");
         assert.equal(copied?.getChildText("body"), "Till telefonen");
+    });
+
+    it("returns a message from the archive to a device that connects later (XEP-0313)", async () => {
+        const bo = await loggedIn("bo", "archive");
+        await bo.xmpp.send(xml("message", { to: jid("anna"), type: "chat" }, xml("body", {}, "Kommer du ikväll?")));
+        await handledByServer(bo);
+        const tablet = await loggedIn("anna", "tablet");
+        assert.ok((await tablet.archivedBodies()).includes("Kommer du ikväll?"));
+    });
+
+    it("delivers a message sent while the member was offline at their next login", async () => {
+        await Promise.allSettled(sessions.filter((session) => session.jid === jid("dora")).map((session) => session.stop()));
+        const anna = await loggedIn("anna", "offline");
+        await anna.xmpp.send(xml("message", { to: jid("dora"), type: "chat" }, xml("body", {}, "Grattis på födelsedagen!")));
+        await handledByServer(anna);
+        const dora = await loggedIn("dora", "offline");
+        await dora.xmpp.send(xml("presence"));
+        const delivered = await dora.waitFor((s) => s.is("message") && s.getChildText("body") === "Grattis på födelsedagen!", "the message kept for her");
+        assert.ok(delivered.getChild("delay", "urn:xmpp:delay"), "no delay stamp: it was not stored offline");
     });
 
     it("delivers a message from one member to another", async () => {

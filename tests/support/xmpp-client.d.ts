@@ -22,6 +22,8 @@ declare module "@xmpp/client" {
         stop(): Promise<void>;
         send(...elements: Element[]): Promise<void>;
         on(event: "stanza", listener: (stanza: Element) => void): this;
+        /** Top-level elements that are not stanzas, such as stream features. */
+        on(event: "nonza", listener: (element: Element) => void): this;
         on(event: "error", listener: (error: Error) => void): this;
         on(event: "online", listener: (jid: JID) => void): this;
         on(event: string, listener: (...args: unknown[]) => void): this;

@@ -6,6 +6,8 @@ export interface Session {
     readonly jid: string;
     readonly xmpp: Client;
     readonly received: Element[];
+    /** The stream features the server offered, in order: the last ones came after login. */
+    readonly streamFeatures: Element[];
     waitFor(predicate: (stanza: Element) => boolean, what: string, timeoutMs?: number): Promise<Element>;
     roster(): Promise<RosterItem[]>;
     /** The bodies of the messages in an archive (XEP-0313): the member's own, or a room's. */
@@ -55,6 +57,10 @@ export async function loginAt(endpoint: XmppEndpoint, jid: string, password: str
     const received: Element[] = [];
     const waiters: { predicate: (stanza: Element) => boolean; resolve: (stanza: Element) => void }[] = [];
     xmpp.on("error", () => undefined);
+    const streamFeatures: Element[] = [];
+    xmpp.on("nonza", (element) => {
+        if (element.is("features", "http://etherx.jabber.org/streams")) streamFeatures.push(element);
+    });
     xmpp.on("stanza", (stanza) => {
         received.push(stanza);
         for (const waiter of [...waiters]) {
@@ -77,6 +83,7 @@ export async function loginAt(endpoint: XmppEndpoint, jid: string, password: str
         jid,
         xmpp,
         received,
+        streamFeatures,
         waitFor,
         async roster() {
             const result = await xmpp.iqCaller.request(xml("iq", { type: "get" }, xml("query", { xmlns: "jabber:iq:roster" })));
