@@ -35,10 +35,10 @@ async function main(): Promise<void> {
 
 function installProsodyIfMissing(): void {
     if (prosodyInstalled() || process.getuid?.() !== 0) return;
-    console.log("Prosody is missing; installing Debian's package (apt-get install prosody)...");
+    console.log("Prosody is missing; installing Debian's packages (apt-get install prosody prosody-modules coturn)...");
     const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
     spawnSync("apt-get", ["update"], { stdio: "inherit", env });
-    spawnSync("apt-get", ["install", "-y", "prosody", "openssl"], { stdio: "inherit", env });
+    spawnSync("apt-get", ["install", "-y", "prosody", "prosody-modules", "coturn", "openssl"], { stdio: "inherit", env });
 }
 
 function printWelcome(server: LocalServer): void {
@@ -51,7 +51,9 @@ Connect a desktop app (Gajim, Dino) with one of these accounts:
   - Gajim: Add account > Advanced: "Use custom hostname and port": host 127.0.0.1, port ${listeners.c2sPort}.
   - Dino: it looks up ${model.domain} in DNS; add "127.0.0.1 ${model.domain}" to /etc/hosts${listeners.c2sPort === 5222 ? "" : " and use --port-offset 0"}.
   The certificate is signed by a local CA made for this try-out (${join(stateDir, "ca.crt")}); accept it when the app asks.
-Every member sees the others of their group in the contact list at once.
+Every member sees the others of their group in the contact list at once.${model.calls ? `
+Calls: coturn runs on 127.0.0.1:${listeners.turnPort} and the apps get its credentials from Prosody; it
+relays only to public addresses, so calls between apps on this machine connect directly.` : ""}
 
 Ctrl-C stops the server; accounts and history stay in ${stateDir} for the next run.`);
 }

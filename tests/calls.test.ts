@@ -5,15 +5,16 @@
  */
 import assert from "node:assert/strict";
 import { ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { getCACertificates, setDefaultCACertificates } from "node:tls";
 import { after, before, describe, it } from "node:test";
 import { renderImportHook } from "../render/certificates";
 import { shellWord } from "../render/template";
-import { coturnInstalled, ensureCertificates, LocalServer, prosodyInstalled, startLocalServer } from "../scripts/local-server";
+import { coturnInstalled, LocalServer, prosodyInstalled, startLocalServer } from "../scripts/local-server";
 import { familyModel } from "./support/families";
+import { renewedCertificate } from "./support/renewal";
 import { ExternalService, externalServices, RELAY_MESSAGES, relayThrough } from "./support/turn";
 import { TurnLab } from "./support/turn-lab";
 import { login, Session } from "./support/xmpp";
@@ -135,17 +136,10 @@ describe("calls through the family's TURN server", { skip: missing }, () => {
     });
 
     it("serves a renewed certificate for TURN over TLS after certbot's deploy hook, without a restart", async () => {
-        // A certbot lineage as Let's Encrypt would leave it, signed by a new CA.
-        const renewal = mkdtempSync(join(tmpdir(), "turn-renewal-"));
-        const live = join(renewal, "live");
-        mkdirSync(join(live, FAMILY.domain), { recursive: true });
-        mkdirSync(join(renewal, "issued"));
-        ensureCertificates(renewal, join(renewal, "issued"), FAMILY);
-        renameSync(join(renewal, "issued", `${FAMILY.domain}.crt`), join(live, FAMILY.domain, "fullchain.pem"));
-        renameSync(join(renewal, "issued", `${FAMILY.domain}.key`), join(live, FAMILY.domain, "privkey.pem"));
+        const renewal = renewedCertificate(FAMILY);
         const hook = renderImportHook(FAMILY, {
             prosodyctl: `prosodyctl --config ${server.paths.prosodyConfig}`,
-            liveDir: live,
+            liveDir: renewal.liveDir,
             paths: server.paths,
             // What systemd's `kill --signal=USR2` does on the VPS.
             reloadTurnCertificate: `pkill -USR2 -x -f ${shellWord(`turnserver -c ${server.paths.turnConfig} --pidfile=`)}`,
@@ -156,8 +150,8 @@ describe("calls through the family's TURN server", { skip: missing }, () => {
 
         const { username = "", password = "" } = turn("tcp");
         const attempt = { server: lab.serverAddress, port: server.listeners.turnsPort, transport: "tls" as const, username, password, peer: lab.peerAddress, tlsName: HOSTNAME };
-        assert.equal((await relayThrough({ ...attempt, caFile: join(renewal, "ca.crt") })).echoed, RELAY_MESSAGES, "the renewed certificate");
+        assert.equal((await relayThrough({ ...attempt, caFile: renewal.caFile })).echoed, RELAY_MESSAGES, "the renewed certificate");
         assert.equal((await relayThrough({ ...attempt, caFile: join(stateDir, "ca.crt") })).echoed, 0, "the old certificate is still served");
-        rmSync(renewal, { recursive: true, force: true });
+        renewal.remove();
     });
 });

@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, it } from "node:test";
+import { load } from "js-yaml";
 import { rawConfigFromEngine, rawConfigFromStackFile } from "../model/stack-config";
-import { ConfigProblem, formatProblems, parseFamilyConfig } from "../model/validate";
+import { CONFIG_KEYS, ConfigProblem, formatProblems, parseFamilyConfig } from "../model/validate";
 
 const ED25519_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHC+cRYnckoH99E58M9oEnVJuT1/tqi0uys6337/4NwG anna@laptop";
 
@@ -362,6 +365,20 @@ describe("config problems", () => {
     it("formats problems one per line, key first", () => {
         const text = formatProblems([{ key: "family-xmpp:domain", message: "is required" }, { key: "family-xmpp:members", message: "is empty" }]);
         assert.equal(text, "The family-xmpp config has 2 problems:\n  - family-xmpp:domain: is required\n  - family-xmpp:members: is empty");
+    });
+});
+
+describe("the project's config schema (Pulumi.yaml)", () => {
+    const projectFile = readFileSync(join(__dirname, "..", "Pulumi.yaml"), "utf8");
+    const schemaKeys = Object.keys((load(projectFile) as { config: Record<string, unknown> }).config);
+
+    it("declares only settings this stack reads", () => {
+        assert.deepEqual(schemaKeys.filter((key) => !(CONFIG_KEYS as readonly string[]).includes(key)), []);
+    });
+
+    it("declares or documents every setting this stack reads", () => {
+        const undocumented = CONFIG_KEYS.filter((key) => !schemaKeys.includes(key) && !projectFile.includes(`family-xmpp:${key}`));
+        assert.deepEqual(undocumented, []);
     });
 });
 

@@ -5,17 +5,18 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, mkdirSync, mkdtempSync, renameSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { getCACertificates, setDefaultCACertificates } from "node:tls";
 import { after, before, describe, it } from "node:test";
 import { xml } from "@xmpp/client";
 import { renderImportHook } from "../render/certificates";
-import { ensureCertificates, LocalServer, prosodyInstalled, startLocalServer } from "../scripts/local-server";
+import { LocalServer, prosodyInstalled, startLocalServer } from "../scripts/local-server";
 import { familyModel } from "./support/families";
 import { httpsAt } from "./support/https";
 import { RawStream } from "./support/raw-stream";
+import { renewedCertificate } from "./support/renewal";
 import { login, Session } from "./support/xmpp";
 
 
@@ -294,34 +295,24 @@ describe("the family server on a real Prosody", { skip: skipReason }, () => {
             t.skip("the deploy hook runs as root, as certbot does");
             return;
         }
-        // A certbot lineage as Let's Encrypt would leave it, signed by a second, new CA.
-        const renewal = mkdtempSync(join(tmpdir(), "renewal-"));
-        const live = join(renewal, "live");
-        mkdirSync(join(live, DOMAIN), { recursive: true });
-        mkdirSync(join(renewal, "issued"));
-        const newCa = ensureCertificates(renewal, join(renewal, "issued"), FAMILY);
-        renameSync(join(renewal, "issued", `${DOMAIN}.crt`), join(live, DOMAIN, "fullchain.pem"));
-        renameSync(join(renewal, "issued", `${DOMAIN}.key`), join(live, DOMAIN, "privkey.pem"));
-        chmodSync(join(live, DOMAIN, "privkey.pem"), 0o600);
-
+        const renewal = renewedCertificate(FAMILY);
         const hook = renderImportHook(FAMILY, {
             prosodyctl: `prosodyctl --config ${server.paths.prosodyConfig}`,
-            liveDir: live,
+            liveDir: renewal.liveDir,
             paths: server.paths,
             // coturn's reload is the calls test's subject.
             reloadTurnCertificate: "true",
         });
-        const result = spawnSync("sh", ["-c", hook], { encoding: "utf8", env: { ...process.env, RENEWED_LINEAGE: join(live, DOMAIN) } });
+        const result = spawnSync("sh", ["-c", hook], { encoding: "utf8", env: { ...process.env, RENEWED_LINEAGE: join(renewal.liveDir, DOMAIN) } });
         assert.equal(result.status, 0, result.stdout + result.stderr);
 
         const served = spawnSync("openssl", [
             "s_client", "-starttls", "xmpp", "-xmpphost", DOMAIN, "-connect", `127.0.0.1:${server.listeners.c2sPort}`,
-            "-CAfile", join(renewal, "ca.crt"), "-verify_return_error", "-verify_hostname", DOMAIN,
+            "-CAfile", renewal.caFile, "-verify_return_error", "-verify_hostname", DOMAIN,
         ], { input: "", encoding: "utf8", timeout: 10_000 });
         assert.match(served.stdout, /Verify return code: 0 \(ok\)/, `the old certificate is still served\n${served.stderr}`);
-        assert.ok(newCa.length > 0);
-        setDefaultCACertificates([...getCACertificates("default"), server.caCertificate, newCa]);
-        rmSync(renewal, { recursive: true, force: true });
+        setDefaultCACertificates([...getCACertificates("default"), server.caCertificate, renewal.caCertificate]);
+        renewal.remove();
     });
 
     it("lets a member change their own password from their app (XEP-0077)", async () => {
