@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { getCACertificates, setDefaultCACertificates } from "node:tls";
 import { after, before, describe, it } from "node:test";
+import { renderSyncCallSecret } from "../render/calls";
 import { renderImportHook } from "../render/certificates";
 import { shellWord } from "../render/template";
 import { coturnInstalled, LocalServer, prosodyInstalled, startLocalServer } from "../scripts/local-server";
@@ -124,6 +125,18 @@ describe("calls through the family's TURN server", { skip: missing }, () => {
             assert.equal(result.echoed, 0, `relayed to ${peerAddress}`);
             assert.match(result.output, /403 \(Forbidden IP\)/, peerAddress);
         }
+    });
+
+    it("changes nothing and restarts nothing when the calls step runs again with the same secret", () => {
+        const rerun = spawnSync("sh", ["-c", renderSyncCallSecret(FAMILY, {
+            paths: server.paths,
+            listeners: server.listeners,
+            owners: { turnConfig: "root:root", prosodySecrets: "root:prosody" },
+            prosodyctl: `prosodyctl --config ${server.paths.prosodyConfig}`,
+            restartTurn: "echo 'coturn restarted'",
+        })], { input: `${readFileSync(join(stateDir, "calls-secret"), "utf8").trim()}\n`, encoding: "utf8" });
+        assert.equal(rerun.status, 0, rerun.stderr);
+        assert.equal(rerun.stdout, "family-xmpp: the calls secret is in place\n");
     });
 
     it("gives coturn and Prosody the same secret, in files other users cannot read", () => {

@@ -276,6 +276,15 @@ describe("calls", () => {
         assert.deepEqual(resourceNamed(run, COMMAND, "family-calls").inputs.triggers, [resourceNamed(run, SERVER, "family-server").id]);
     });
 
+    it("rewrite coturn's config when the relay ports change, without a new secret", () => {
+        const moved = runStack({ ...FAMILY, callRelayPorts: "60000-60099" });
+        const before = resourceNamed(run, COMMAND, "family-calls").inputs;
+        const after = resourceNamed(moved, COMMAND, "family-calls").inputs;
+        assert.notEqual(after.create, before.create);
+        assert.deepEqual(after.triggers, before.triggers);
+        assert.equal(secretValue(after.stdin), secretValue(before.stdin));
+    });
+
     it("need no step, no secret and no coturn when turned off", () => {
         const without = runStack({ ...FAMILY, calls: false });
         assert.deepEqual(without.declared.filter((r) => r.name.startsWith("family-calls")), []);
