@@ -11,8 +11,6 @@ certificates_dir={{ CERTIFICATES_DIR }}
 domain={{ DOMAIN }}
 hostname={{ HOSTNAME }}
 prosody_secrets_dir={{ PROSODY_SECRETS_DIR }}
-turn_certificate={{ TURN_CERTIFICATE }}
-turn_private_key={{ TURN_PRIVATE_KEY }}
 
 # The data volume, by id, in /etc/fstab; "nofail": a missing volume never blocks a boot (Prosody,
 # which requires the mount, waits instead). The volume is attached moments after the server is
@@ -66,17 +64,6 @@ fi
 
 # Prosody reads the secrets the provisioning step delivers from here (none yet).
 install -d -o root -g prosody -m 0750 "$prosody_secrets_dir"
-
-# Calls (coturn is installed when they are on): coturn runs as its own user and serves TURN over
-# TLS with its own copy of the certificate. Until the calls step brings the secret, it refuses
-# every request.
-if command -v turnserver >/dev/null; then
-    install -d -o root -g turnserver -m 0750 "$(dirname "$turn_certificate")"
-    install -o root -g turnserver -m 0640 "$certificates_dir/$domain.crt" "$turn_certificate"
-    install -o root -g turnserver -m 0640 "$certificates_dir/$domain.key" "$turn_private_key"
-    systemctl enable coturn
-    systemctl restart coturn
-fi
 
 systemctl daemon-reload
 systemctl reload ssh

@@ -31,11 +31,38 @@ umask 077
 install -d -m 0750 {{ PROSODY_SECRETS_DIR }}
 chown {{ PROSODY_SECRETS_OWNER }} {{ PROSODY_SECRETS_DIR }}
 
-if {
+turn_config() {
     base64 -d <<'FAMILY_XMPP_FILE_END'
 {{ TURN_CONFIG_BASE64 }}FAMILY_XMPP_FILE_END
+}
+
+# Calls turned on after the server's first boot: coturn is installed now, and finds its config
+# (without the secret, so refusing everyone) already in place: it never runs with the package's
+# open defaults.
+if ! command -v turnserver >/dev/null; then
+    turn_config >{{ TURN_CONFIG }}
+    chmod 0644 {{ TURN_CONFIG }}
+    {{ INSTALL_TURN }}
+fi
+
+# coturn's own copy of the certificate Prosody has (self-signed until Let's Encrypt's arrives;
+# certbot's deploy hook keeps it current from then on).
+if [ ! -s {{ TURN_CERTIFICATE }} ]; then
+    install -d -m 0750 "$(dirname {{ TURN_CERTIFICATE }})"
+    chown {{ TURN_CERTIFICATE_OWNER }} "$(dirname {{ TURN_CERTIFICATE }})"
+    install -m 0640 {{ PROSODY_CERTIFICATE }} {{ TURN_CERTIFICATE }}
+    install -m 0640 {{ PROSODY_PRIVATE_KEY }} {{ TURN_PRIVATE_KEY }}
+    chown {{ TURN_CERTIFICATE_OWNER }} {{ TURN_CERTIFICATE }} {{ TURN_PRIVATE_KEY }}
+    restart_turn=yes
+fi
+
+if {
+    turn_config
     printf 'static-auth-secret=%s\n' "$secret"
 } | replace_if_changed {{ TURN_CONFIG }} {{ TURN_CONFIG_OWNER }}; then
+    restart_turn=yes
+fi
+if [ "${restart_turn:-}" = yes ]; then
     {{ RESTART_TURN }}
 fi
 

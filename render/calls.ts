@@ -25,13 +25,13 @@ export const DENIED_PEER_RANGES: readonly { readonly range: string; readonly why
     { range: "fe80::-febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff", why: "link-local" },
 ];
 
-/** Who owns the secret-bearing files: on the VPS, root and the service's group. */
+/** Who owns coturn's and Prosody's secret-bearing files: on the VPS, root and the service's group. */
 export interface CallSecretOwners {
-    readonly turnConfig: string;
-    readonly prosodySecrets: string;
+    readonly turn: string;
+    readonly prosody: string;
 }
 
-export const PRODUCTION_CALL_SECRET_OWNERS: CallSecretOwners = { turnConfig: "root:turnserver", prosodySecrets: "root:prosody" };
+export const PRODUCTION_CALL_SECRET_OWNERS: CallSecretOwners = { turn: "root:turnserver", prosody: "root:prosody" };
 
 /** coturn's config without its secret, which the provisioning step appends. */
 export function renderTurnServerConfig(model: FamilyModel, paths: ServerPaths = PRODUCTION_PATHS, listeners: Listeners = PRODUCTION_LISTENERS): string {
@@ -68,20 +68,30 @@ export interface SyncCallSecretOptions {
     readonly prosodyctl?: string;
     /** What makes coturn read a changed config: on the VPS, systemd restarts it. */
     readonly restartTurn?: string;
+    /** How coturn comes to a server built with calls off; the local try-out installs nothing. */
+    readonly installTurn?: string;
 }
 
 /** The calls step: coturn's config with the secret, and Prosody's copy of the secret. */
 export function renderSyncCallSecret(model: FamilyModel, options: SyncCallSecretOptions = {}): string {
     const paths = options.paths ?? PRODUCTION_PATHS;
+    const domainFile = (extension: string) => shellWord(`${paths.certificatesDir}/${model.domain}.${extension}`);
     const owners = options.owners ?? PRODUCTION_CALL_SECRET_OWNERS;
     const config = renderTurnServerConfig(model, paths, options.listeners ?? PRODUCTION_LISTENERS);
     return fillTemplate("sync-call-secret.sh", {
         TURN_CONFIG_BASE64: base64Lines(config),
         TURN_CONFIG: shellWord(paths.turnConfig),
-        TURN_CONFIG_OWNER: shellWord(owners.turnConfig),
+        TURN_CONFIG_OWNER: shellWord(owners.turn),
+        INSTALL_TURN: options.installTurn
+            ?? "DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o Dpkg::Options::=--force-confold coturn",
+        TURN_CERTIFICATE: shellWord(paths.turnCertificate),
+        TURN_PRIVATE_KEY: shellWord(paths.turnPrivateKey),
+        TURN_CERTIFICATE_OWNER: shellWord(owners.turn),
+        PROSODY_CERTIFICATE: domainFile("crt"),
+        PROSODY_PRIVATE_KEY: domainFile("key"),
         RESTART_TURN: options.restartTurn ?? "systemctl enable --quiet coturn && systemctl restart coturn",
         PROSODY_SECRETS_DIR: shellWord(paths.prosodySecretsDir),
-        PROSODY_SECRETS_OWNER: shellWord(owners.prosodySecrets),
+        PROSODY_SECRETS_OWNER: shellWord(owners.prosody),
         PROSODYCTL: options.prosodyctl ?? SERVER_PROSODYCTL,
         DOMAIN: model.domain,
     });

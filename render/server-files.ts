@@ -105,8 +105,6 @@ export function renderServerFiles(model: FamilyModel, volumeDevice: string, depl
                 DOMAIN: shellWord(model.domain),
                 HOSTNAME: shellWord(model.hostname),
                 PROSODY_SECRETS_DIR: shellWord(PRODUCTION_PATHS.prosodySecretsDir),
-                TURN_CERTIFICATE: shellWord(PRODUCTION_PATHS.turnCertificate),
-                TURN_PRIVATE_KEY: shellWord(PRODUCTION_PATHS.turnPrivateKey),
             }),
             permissions: "0755",
             owner: "root:root",

@@ -1,8 +1,8 @@
 import { ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, chownSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
-import { dirname, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { FamilyModel, jidOf } from "../model/family";
 import { certificateNames } from "../render/certificates";
 import { Listeners, PRODUCTION_LISTENERS, ServerPaths } from "../render/layout";
@@ -151,15 +151,13 @@ function startCalls(
     const script = renderSyncCallSecret(model, {
         paths,
         listeners,
-        owners: { turnConfig: RUNS_AS_ROOT ? "root:root" : options.owner, prosodySecrets: options.owner },
+        owners: { turn: RUNS_AS_ROOT ? "root:root" : options.owner, prosody: options.owner },
         prosodyctl: options.prosodyctl,
+        // coturn is started below, after the script, if it is installed at all.
         restartTurn: "true",
+        installTurn: "true",
     });
     runScript(script, secretOnStdin(readFileSync(secretFile, "utf8").trim()));
-    // coturn's own copy of the certificate, as the first boot (and later certbot's hook) makes it.
-    mkdirSync(dirname(paths.turnCertificate), { recursive: true, mode: 0o750 });
-    copyFileSync(join(paths.certificatesDir, `${model.domain}.crt`), paths.turnCertificate);
-    copyFileSync(join(paths.certificatesDir, `${model.domain}.key`), paths.turnPrivateKey);
     if (!coturnInstalled()) {
         console.warn("coturn is not installed (apt-get install coturn): apps get TURN credentials, but nothing answers them");
         return undefined;

@@ -131,9 +131,10 @@ describe("calls through the family's TURN server", { skip: missing }, () => {
         const rerun = spawnSync("sh", ["-c", renderSyncCallSecret(FAMILY, {
             paths: server.paths,
             listeners: server.listeners,
-            owners: { turnConfig: "root:root", prosodySecrets: "root:prosody" },
+            owners: { turn: "root:root", prosody: "root:prosody" },
             prosodyctl: `prosodyctl --config ${server.paths.prosodyConfig}`,
             restartTurn: "echo 'coturn restarted'",
+            installTurn: "echo 'coturn installed'",
         })], { input: `${readFileSync(join(stateDir, "calls-secret"), "utf8").trim()}\n`, encoding: "utf8" });
         assert.equal(rerun.status, 0, rerun.stderr);
         assert.equal(rerun.stdout, "family-xmpp: the calls secret is in place\n");

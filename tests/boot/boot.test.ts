@@ -235,6 +235,15 @@ describe("the rendered user data on a booted Debian 12", { skip: skipReason }, (
         });
     });
 
+    it("has coturn refuse every relay until the calls step brings the secret (never an open relay)", async () => {
+        const expires = String(Math.floor(Date.now() / 1000) + 3600);
+        const attempt = await relayThrough({
+            server: NetworkLab.SERVER_ADDRESS, port: 3478, transport: "udp", username: expires, password: "Z3Vlc3NlZA==", peer: NetworkLab.PEER_ADDRESS,
+        });
+        assert.equal(attempt.echoed, 0);
+        assert.match(attempt.output, /Cannot complete Allocation/);
+    });
+
     it("takes the program's provisioning steps over SSH, in dependency order", async () => {
         const steps = provisioningSteps(firstRun);
         assert.deepEqual(steps.map((step) => step.name).sort(), [
