@@ -83,7 +83,7 @@ export function renderSyncCallSecret(model: FamilyModel, options: SyncCallSecret
         TURN_CONFIG: shellWord(paths.turnConfig),
         TURN_CONFIG_OWNER: shellWord(owners.turn),
         INSTALL_TURN: options.installTurn
-            ?? "DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o Dpkg::Options::=--force-confold coturn",
+            ?? "apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o Dpkg::Options::=--force-confold coturn",
         TURN_CERTIFICATE: shellWord(paths.turnCertificate),
         TURN_PRIVATE_KEY: shellWord(paths.turnPrivateKey),
         TURN_CERTIFICATE_OWNER: shellWord(owners.turn),
