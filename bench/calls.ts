@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { getCACertificates, setDefaultCACertificates } from "node:tls";
 import { startLocalServer } from "../scripts/local-server";
 import { familyModel } from "../tests/support/families";
-import { externalServices } from "../tests/support/turn";
+import { externalServices, turnService } from "../tests/support/turn";
 import { TurnLab } from "../tests/support/turn-lab";
 import { login } from "../tests/support/xmpp";
 
@@ -63,8 +63,8 @@ async function main(): Promise<void> {
             discoveryMs.push(performance.now() - t0);
         }
         await anna.stop();
-        const turn = services.find((service) => service.type === "turn" && service.transport === "udp");
-        const credentials = [turn?.username ?? "", turn?.password ?? ""] as const;
+        const turn = turnService(services, "udp");
+        const credentials = [turn.username ?? "", turn.password ?? ""] as const;
         const one = relay(lab.serverAddress, server.listeners.turnPort, lab.peerAddress, ...credentials, 1);
         const many = relay(lab.serverAddress, server.listeners.turnPort, lab.peerAddress, ...credentials, 20);
         const coturnPid = spawnSync("pgrep", ["-f", `turnserver -c ${server.paths.turnConfig}`], { encoding: "utf8" }).stdout.trim().split("\n")[0];

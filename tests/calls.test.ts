@@ -16,7 +16,7 @@ import { shellWord } from "../render/template";
 import { coturnInstalled, LocalServer, prosodyInstalled, startLocalServer } from "../scripts/local-server";
 import { familyModel } from "./support/families";
 import { renewedCertificate } from "./support/renewal";
-import { ExternalService, externalServices, RELAY_MESSAGES, relayThrough } from "./support/turn";
+import { ExternalService, externalServices, RELAY_MESSAGES, relayThrough, turnService } from "./support/turn";
 import { TurnLab } from "./support/turn-lab";
 import { login, Session } from "./support/xmpp";
 
@@ -62,11 +62,7 @@ describe("calls through the family's TURN server", { skip: missing }, () => {
         rmSync(stateDir, { recursive: true, force: true });
     });
 
-    const turn = (transport: string, type = "turn") => {
-        const service = services.find((s) => s.type === type && s.transport === transport);
-        assert.ok(service, `no ${type} service over ${transport} in ${JSON.stringify(services)}`);
-        return service;
-    };
+    const turn = (transport: "udp" | "tcp") => turnService(services, transport);
 
     it("offers a member STUN, TURN over UDP and TCP, and TURN over TLS on the server's host name (XEP-0215)", () => {
         const { turnPort, turnsPort } = server.listeners;

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { getCACertificates, setDefaultCACertificates } from "node:tls";
 import { after, before, describe, it } from "node:test";
-import { xml } from "@xmpp/client";
+import { Element, xml } from "@xmpp/client";
 import { renderImportHook } from "../render/certificates";
 import { LocalServer, prosodyInstalled, startLocalServer } from "../scripts/local-server";
 import { familyModel } from "./support/families";
@@ -43,6 +43,16 @@ if (skipReason && process.env.CI === "true") throw new Error(`${skipReason}; .ci
 let server: LocalServer;
 let stateDir: string;
 const sessions: Session[] = [];
+
+/** What `to` answers to service discovery (XEP-0030): its disco#info query element. */
+async function discoInfo(session: Session, to: string): Promise<Element | undefined> {
+    const result = await session.xmpp.iqCaller.request(xml("iq", { type: "get", to }, xml("query", { xmlns: "http://jabber.org/protocol/disco#info" })));
+    return result.getChild("query");
+}
+
+function featuresOf(info: Element | undefined): string[] {
+    return info?.getChildren("feature").map((feature) => feature.attrs.var ?? "") ?? [];
+}
 
 /** Resolves once the server has handled everything the session sent before (a ping's answer follows them). */
 async function handledByServer(session: Session): Promise<void> {
@@ -104,11 +114,7 @@ describe("the family server on a real Prosody", { skip: skipReason }, () => {
 
     it("advertises history, push, carbons, blocking and its contacts (XEP-0313, 0357, 0280, 0191, 0157)", async () => {
         const anna = await loggedIn("anna", "disco");
-        const features = async (to: string) => {
-            const result = await anna.xmpp.iqCaller.request(xml("iq", { type: "get", to }, xml("query", { xmlns: "http://jabber.org/protocol/disco#info" })));
-            return result.getChild("query")?.getChildren("feature").map((feature) => feature.attrs.var ?? "") ?? [];
-        };
-        const account = await features(jid("anna"));
+        const account = featuresOf(await discoInfo(anna, jid("anna")));
         assert.ok(account.includes("urn:xmpp:mam:2"), "MAM on the account");
         assert.ok(account.includes("urn:xmpp:push:0"), "push on the account");
         // What OMEMO and profiles need from PEP (XEP-0163, XEP-0223, vCard4, bookmarks 2 with conversion).
@@ -119,11 +125,11 @@ describe("the family server on a real Prosody", { skip: skipReason }, () => {
         ]) {
             assert.ok(account.includes(feature), `${feature} on the account`);
         }
-        const server = await features(DOMAIN);
+        const serverInfo = await discoInfo(anna, DOMAIN);
+        const server = featuresOf(serverInfo);
         assert.ok(server.includes("urn:xmpp:carbons:2"), "carbons");
         assert.ok(server.includes("urn:xmpp:blocking"), "blocking");
-        const info = await anna.xmpp.iqCaller.request(xml("iq", { type: "get", to: DOMAIN }, xml("query", { xmlns: "http://jabber.org/protocol/disco#info" })));
-        const contacts = info.getChild("query")?.getChild("x", "jabber:x:data")?.getChildren("field")
+        const contacts = serverInfo?.getChild("x", "jabber:x:data")?.getChildren("field")
             .find((field) => field.attrs.var === "admin-addresses")?.getChildren("value").map((value) => value.text());
         assert.deepEqual(contacts, [`xmpp:${jid("anna")}`]);
     });
@@ -138,10 +144,7 @@ describe("the family server on a real Prosody", { skip: skipReason }, () => {
 
     it("advertises vCards, avatar conversion and private storage, and room self-pings (XEP-0054, 0398, 0049, 0410)", async () => {
         const anna = await loggedIn("anna", "disco-im");
-        const features = async (to: string) => {
-            const result = await anna.xmpp.iqCaller.request(xml("iq", { type: "get", to }, xml("query", { xmlns: "http://jabber.org/protocol/disco#info" })));
-            return result.getChild("query")?.getChildren("feature").map((feature) => feature.attrs.var ?? "") ?? [];
-        };
+        const features = async (to: string) => featuresOf(await discoInfo(anna, to));
         const server = await features(DOMAIN);
         assert.ok(server.includes("vcard-temp"), "vcard-temp");
         assert.ok(server.includes("jabber:iq:private"), "private XML storage");

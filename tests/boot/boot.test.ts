@@ -23,7 +23,7 @@ import { familyModel } from "../support/families";
 import { httpsAt } from "../support/https";
 import { RawStream } from "../support/raw-stream";
 import { resourceNamed, runStack, StackRun } from "../support/stack-harness";
-import { externalServices, RELAY_MESSAGES, relayThrough } from "../support/turn";
+import { externalServices, RELAY_MESSAGES, relayThrough, turnService } from "../support/turn";
 import { loginAt, Session } from "../support/xmpp";
 import { BootedContainer } from "./container";
 import { ensureImage, LAST_RUN_DIR } from "./debian-image";
@@ -329,10 +329,10 @@ describe("the rendered user data on a booted Debian 12", { skip: skipReason }, (
         const anna = await member("anna", firstRun, "call");
         const services = await externalServices(anna, DOMAIN);
         await anna.stop();
-        const turn = services.find((service) => service.type === "turn" && service.transport === "udp");
-        assert.equal(turn?.host, "xmpp.family.test");
+        const turn = turnService(services, "udp");
+        assert.equal(turn.host, "xmpp.family.test");
         const attempt = {
-            server: NetworkLab.SERVER_ADDRESS, username: turn?.username ?? "", password: turn?.password ?? "", peer: NetworkLab.PEER_ADDRESS,
+            server: NetworkLab.SERVER_ADDRESS, username: turn.username ?? "", password: turn.password ?? "", peer: NetworkLab.PEER_ADDRESS,
         };
         for (const [transport, port] of [["udp", 3478], ["tcp", 3478], ["tls", 5349]] as const) {
             const result = await relayThrough({ ...attempt, transport, port, caFile: join(workDir, "ca.crt"), tlsName: "xmpp.family.test" });
@@ -395,9 +395,9 @@ describe("the rendered user data on a booted Debian 12", { skip: skipReason }, (
         assert.ok((await anna.archivedBodies()).includes("Middag på söndag?"), "the message archive did not survive the rebuild");
         assert.ok((await anna.archivedBodies("family@conference.family.test")).includes("Hej allihop!"), "the family room's history did not survive the rebuild");
         // Calls work again: the calls step brought the secret to the new server.
-        const turn = (await externalServices(anna, DOMAIN)).find((service) => service.type === "turn" && service.transport === "udp");
+        const turn = turnService(await externalServices(anna, DOMAIN), "udp");
         const relayed = await relayThrough({
-            server: NetworkLab.SERVER_ADDRESS, port: 3478, transport: "udp", username: turn?.username ?? "", password: turn?.password ?? "", peer: NetworkLab.PEER_ADDRESS,
+            server: NetworkLab.SERVER_ADDRESS, port: 3478, transport: "udp", username: turn.username ?? "", password: turn.password ?? "", peer: NetworkLab.PEER_ADDRESS,
         });
         assert.equal(relayed.echoed, RELAY_MESSAGES, relayed.output);
         await anna.stop();

@@ -28,6 +28,13 @@ export async function externalServices(session: Session, domain: string): Promis
     }));
 }
 
+/** The TURN service over `transport` in a server's answer; throws, naming what it offered, if there is none. */
+export function turnService(services: readonly ExternalService[], transport: "udp" | "tcp"): ExternalService {
+    const service = services.find((candidate) => candidate.type === "turn" && candidate.transport === transport);
+    if (!service) throw new Error(`no TURN service over ${transport} among ${JSON.stringify(services)}`);
+    return service;
+}
+
 export interface RelayAttempt {
     readonly server: string;
     readonly port: number;
@@ -47,7 +54,8 @@ export interface RelayResult {
     readonly output: string;
 }
 
-const MESSAGES = 5;
+/** How many packets a relay attempt sends; all of them come back when the relay works. */
+export const RELAY_MESSAGES = 5;
 
 /**
  * Relays a few packets through the TURN server with coturn's own test client (turnutils_uclient).
@@ -95,7 +103,7 @@ function runUclient(attempt: RelayAttempt, server: string, port: number): Promis
         ...(attempt.transport === "udp" ? [] : ["-t"]),
         "-p", String(port),
         "-u", attempt.username, "-w", attempt.password,
-        "-e", attempt.peer, "-n", String(MESSAGES), "-c", "-X",
+        "-e", attempt.peer, "-n", String(RELAY_MESSAGES), "-c", "-X",
         server,
     ];
     return new Promise((resolve, reject) => {
@@ -112,5 +120,3 @@ function runUclient(attempt: RelayAttempt, server: string, port: number): Promis
         });
     });
 }
-
-export const RELAY_MESSAGES = MESSAGES;
