@@ -9,14 +9,18 @@ const model = readFamilyModel();
 
 const server = new FamilyServer("family", { model });
 const dns = new FamilyDns("family", { model, ipv4: server.ipv4, ipv6: server.ipv6 });
-const provisioning = new FamilyProvisioning("family", {
-    model,
-    connection: server.connection,
-    serverId: server.serverId,
-    deployPublicKey: server.deployPublicKey,
-    acmeToken: dns.acmeToken,
-    certificateAfter: [dns],
-}, { dependsOn: [server] });
+const provisioning = new FamilyProvisioning(
+    "family",
+    {
+        model,
+        connection: server.connection,
+        serverId: server.serverId,
+        deployPublicKey: server.deployPublicKey,
+        acmeToken: dns.acmeToken,
+        certificateAfter: [dns],
+    },
+    { dependsOn: [server] },
+);
 
 export const host = model.hostname;
 export const ipv4 = server.ipv4;
@@ -25,7 +29,9 @@ export const members = model.members.map((member) => ({
     jid: jidOf(model, member.username),
     name: member.name,
     admin: member.admin,
-    groups: model.groups.filter((group) => group.members.includes(member.username)).map((group) => group.name),
+    groups: model.groups
+        .filter((group) => group.members.includes(member.username))
+        .map((group) => group.name),
 }));
 /** Each member's initial password: `pulumi stack output --show-secrets passwords`. */
 export const passwords = provisioning.passwords;

@@ -12,28 +12,38 @@ import { LAST_RUN_DIR } from "../tests/boot/debian-image";
 
 const timingsFile = join(LAST_RUN_DIR, "timings.json");
 const started = Date.now();
-const result = spawnSync(process.execPath, ["--import", "tsx", "--test", join(__dirname, "..", "tests", "boot", "boot.test.ts")], {
-    stdio: "inherit",
-    env: { ...process.env, CI: "true" },
-});
+const result = spawnSync(
+    process.execPath,
+    ["--import", "tsx", "--test", join(__dirname, "..", "tests", "boot", "boot.test.ts")],
+    {
+        stdio: "inherit",
+        env: { ...process.env, CI: "true" },
+    },
+);
 if (result.status !== 0 || statSync(timingsFile).mtimeMs < started) {
     console.error("the boot test failed or left no timings; nothing to report");
     process.exit(1);
 }
 const timings = JSON.parse(readFileSync(timingsFile, "utf8")) as Record<string, number>;
 const seconds = (ms: number | undefined) => (ms === undefined ? "-" : `${(ms / 1000).toFixed(1)} s`);
-const bootToChat = (timings["boot to cloud-init done"] ?? 0) + (timings["provisioning over SSH"] ?? 0) + (timings["first login"] ?? 0);
+const bootToChat =
+    (timings["boot to cloud-init done"] ?? 0) +
+    (timings["provisioning over SSH"] ?? 0) +
+    (timings["first login"] ?? 0);
 const lines = [
     `## Boot to chat (bench/boot-to-chat.ts), ${new Date().toISOString().slice(0, 10)}`,
     "",
-    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? "?"}; Debian 12 in systemd-nspawn, packages from Debian's mirror over NAT.`,
+    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? "?"}; Debian 12 in systemd-nspawn, ` +
+        "packages from Debian's mirror over NAT.",
     "Family: 4 members, 2 groups (the boot test's). One run.",
     "",
     "| phase | time |",
     "| --- | --- |",
     ...Object.entries(timings).map(([phase, ms]) => `| ${phase} | ${seconds(ms)} |`),
-    `| **boot to chat** (boot to cloud-init done + provisioning + first login) | **${seconds(bootToChat)}** |`,
+    "| **boot to chat** (boot to cloud-init done + provisioning + first login) | " +
+        `**${seconds(bootToChat)}** |`,
     "",
 ];
 console.log(lines.join("\n"));
-if (process.argv.includes("--write")) appendFileSync(join(__dirname, "..", "BENCHMARKS.md"), `${lines.join("\n")}\n`);
+if (process.argv.includes("--write"))
+    appendFileSync(join(__dirname, "..", "BENCHMARKS.md"), `${lines.join("\n")}\n`);

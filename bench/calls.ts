@@ -30,11 +30,39 @@ interface RelayFigures {
     readonly jitterMs: number;
 }
 
-function relay(server: string, port: number, peer: string, username: string, password: string, clients: number): RelayFigures {
-    const result = spawnSync("turnutils_uclient", [
-        "-p", String(port), "-u", username, "-w", password, "-e", peer, "-m", String(clients),
-        "-n", String(PACKETS), "-l", String(PACKET_BYTES), "-z", String(INTERVAL_MS), "-c", "-X", server,
-    ], { encoding: "utf8", timeout: 120_000 });
+function relay(
+    server: string,
+    port: number,
+    peer: string,
+    username: string,
+    password: string,
+    clients: number,
+): RelayFigures {
+    const result = spawnSync(
+        "turnutils_uclient",
+        [
+            "-p",
+            String(port),
+            "-u",
+            username,
+            "-w",
+            password,
+            "-e",
+            peer,
+            "-m",
+            String(clients),
+            "-n",
+            String(PACKETS),
+            "-l",
+            String(PACKET_BYTES),
+            "-z",
+            String(INTERVAL_MS),
+            "-c",
+            "-X",
+            server,
+        ],
+        { encoding: "utf8", timeout: 120_000 },
+    );
     const output = `${result.stdout}${result.stderr}`;
     const number = (pattern: RegExp) => Number(pattern.exec(output)?.[1] ?? NaN);
     return {
@@ -51,7 +79,12 @@ async function main(): Promise<void> {
     lab.up();
     const peer = spawn("turnutils_peer", ["-L", lab.peerAddress, "-p", "3480"], { stdio: "ignore" });
     const stateDir = mkdtempSync(join(tmpdir(), "bench-calls-"));
-    const server = await startLocalServer({ model: FAMILY, stateDir, portOffset: 24500, turn: { address: lab.serverAddress, netns: lab.namespace } });
+    const server = await startLocalServer({
+        model: FAMILY,
+        stateDir,
+        portOffset: 24500,
+        turn: { address: lab.serverAddress, netns: lab.namespace },
+    });
     try {
         setDefaultCACertificates([...getCACertificates("default"), server.caCertificate]);
         const anna = await login(server, `anna@${FAMILY.domain}`);
@@ -67,16 +100,25 @@ async function main(): Promise<void> {
         const credentials = [turn.username ?? "", turn.password ?? ""] as const;
         const one = relay(lab.serverAddress, server.listeners.turnPort, lab.peerAddress, ...credentials, 1);
         const many = relay(lab.serverAddress, server.listeners.turnPort, lab.peerAddress, ...credentials, 20);
-        const coturnPid = spawnSync("pgrep", ["-f", `turnserver -c ${server.paths.turnConfig}`], { encoding: "utf8" }).stdout.trim().split("\n")[0];
+        const coturnPid = spawnSync("pgrep", ["-f", `turnserver -c ${server.paths.turnConfig}`], {
+            encoding: "utf8",
+        })
+            .stdout.trim()
+            .split("\n")[0];
         const rssKb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${coturnPid}/status`, "utf8"))?.[1]);
         const median = [...discoveryMs].sort((a, b) => a - b)[Math.floor(discoveryMs.length / 2)];
         const row = (what: string, figures: RelayFigures) =>
-            `| ${what} | ${figures.received} of ${figures.sent} packets back, ${figures.lossPercent}% lost, round trip ${figures.roundTripMs} ms, jitter ${figures.jitterMs} ms |`;
+            `| ${what} | ${figures.received} of ${figures.sent} packets back, ` +
+            `${figures.lossPercent}% lost, ` +
+            `round trip ${figures.roundTripMs} ms, jitter ${figures.jitterMs} ms |`;
         const lines = [
             `## Calls through coturn (bench/calls.ts), ${new Date().toISOString().slice(0, 10)}`,
             "",
-            `Machine: ${cpus().length} × ${cpus()[0]?.model ?? "?"}; Debian's coturn in a network namespace (veth), caller and far end on the host.`,
-            `Traffic: ${PACKET_BYTES}-byte UDP packets every ${INTERVAL_MS} ms per call leg (about ${((PACKET_BYTES * 8) / INTERVAL_MS / 1000).toFixed(1)} Mbit/s each way), ${PACKETS} packets, through the relay and echoed back.`,
+            `Machine: ${cpus().length} × ${cpus()[0]?.model ?? "?"}; ` +
+                "Debian's coturn in a network namespace (veth), caller and far end on the host.",
+            `Traffic: ${PACKET_BYTES}-byte UDP packets every ${INTERVAL_MS} ms per call leg ` +
+                `(about ${((PACKET_BYTES * 8) / INTERVAL_MS / 1000).toFixed(1)} Mbit/s each way), ` +
+                `${PACKETS} packets, through the relay and echoed back.`,
             "",
             "| what | figure |",
             "| --- | --- |",
@@ -87,7 +129,8 @@ async function main(): Promise<void> {
             "",
         ];
         console.log(lines.join("\n"));
-        if (process.argv.includes("--write")) appendFileSync(join(__dirname, "..", "BENCHMARKS.md"), `${lines.join("\n")}\n`);
+        if (process.argv.includes("--write"))
+            appendFileSync(join(__dirname, "..", "BENCHMARKS.md"), `${lines.join("\n")}\n`);
     } finally {
         await server.stop();
         peer.kill();

@@ -60,7 +60,8 @@ async function main(): Promise<void> {
         "",
     ];
     console.log(lines.join("\n"));
-    if (process.argv.includes("--write")) appendFileSync(join(__dirname, "..", "BENCHMARKS.md"), `${lines.join("\n")}\n`);
+    if (process.argv.includes("--write"))
+        appendFileSync(join(__dirname, "..", "BENCHMARKS.md"), `${lines.join("\n")}\n`);
 }
 
 main();

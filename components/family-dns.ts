@@ -30,15 +30,19 @@ export class FamilyDns extends pulumi.ComponentResource {
         const records = renderDnsRecords<pulumi.Input<string>>(model, { ipv4: args.ipv4, ipv6: args.ipv6 });
 
         for (const record of records) {
-            new cloudflare.DnsRecord(`${name}-${record.type.toLowerCase()}-${record.name}-${recordKey(record)}`, {
-                zoneId: zone.id,
-                name: record.name,
-                type: record.type,
-                ttl: record.ttl,
-                proxied: false,
-                comment: RECORD_COMMENT,
-                ...recordContent(record),
-            }, { parent: this });
+            new cloudflare.DnsRecord(
+                `${name}-${record.type.toLowerCase()}-${record.name}-${recordKey(record)}`,
+                {
+                    zoneId: zone.id,
+                    name: record.name,
+                    type: record.type,
+                    ttl: record.ttl,
+                    proxied: false,
+                    comment: RECORD_COMMENT,
+                    ...recordContent(record),
+                },
+                { parent: this },
+            );
         }
 
         // The server holds this token, not the family's own: if the server is ever compromised,
@@ -48,19 +52,32 @@ export class FamilyDns extends pulumi.ComponentResource {
             { scope: "com.cloudflare.api.account.zone" },
             { parent: this },
         );
-        const permissionGroups = zoneGroups.results.apply((groups) => ACME_PERMISSIONS.map((wanted) => {
-            const group = groups.find((candidate) => candidate.name === wanted);
-            if (!group) throw new Error(`Cloudflare has no permission group named "${wanted}"; the ACME token cannot be made`);
-            return { id: group.id };
-        }));
-        const token = new cloudflare.ApiToken(`${name}-acme-token`, {
-            name: `family-xmpp ${model.domain}: certbot DNS-01`,
-            policies: [{
-                effect: "allow",
-                permissionGroups,
-                resources: zone.id.apply((zoneId) => JSON.stringify({ [`com.cloudflare.api.account.zone.${zoneId}`]: "*" })),
-            }],
-        }, { parent: this });
+        const permissionGroups = zoneGroups.results.apply((groups) =>
+            ACME_PERMISSIONS.map((wanted) => {
+                const group = groups.find((candidate) => candidate.name === wanted);
+                if (!group)
+                    throw new Error(
+                        `Cloudflare has no permission group named "${wanted}"; the ACME token cannot be made`,
+                    );
+                return { id: group.id };
+            }),
+        );
+        const token = new cloudflare.ApiToken(
+            `${name}-acme-token`,
+            {
+                name: `family-xmpp ${model.domain}: certbot DNS-01`,
+                policies: [
+                    {
+                        effect: "allow",
+                        permissionGroups,
+                        resources: zone.id.apply((zoneId) =>
+                            JSON.stringify({ [`com.cloudflare.api.account.zone.${zoneId}`]: "*" }),
+                        ),
+                    },
+                ],
+            },
+            { parent: this },
+        );
 
         this.records = pulumi.output(records).apply((resolved) => resolved as DnsRecord<string>[]);
         this.acmeToken = pulumi.secret(token.value);
@@ -75,7 +92,14 @@ function recordContent(record: DnsRecord<pulumi.Input<string>>): Partial<cloudfl
         case "AAAA":
             return { content: record.address };
         case "SRV":
-            return { data: { priority: record.priority, weight: record.weight, port: record.port, target: record.target } };
+            return {
+                data: {
+                    priority: record.priority,
+                    weight: record.weight,
+                    port: record.port,
+                    target: record.target,
+                },
+            };
         case "CAA":
             return { data: { flags: record.flags, tag: record.tag, value: record.value } };
         case "MX":

@@ -51,69 +51,107 @@ export class FamilyProvisioning extends pulumi.ComponentResource {
 
         // Children do not inherit the component's dependsOn: the first step waits for the server
         // component as a whole (volume attached, reverse DNS set), and every other step after it.
-        const firstBoot = new command.remote.Command(`${name}-first-boot`, {
-            connection,
-            create: renderWaitForCloudInit(),
-            triggers: [args.serverId],
-        }, { parent: this, dependsOn: opts?.dependsOn });
+        const firstBoot = new command.remote.Command(
+            `${name}-first-boot`,
+            {
+                connection,
+                create: renderWaitForCloudInit(),
+                triggers: [args.serverId],
+            },
+            { parent: this, dependsOn: opts?.dependsOn },
+        );
 
-        const familyFiles = new command.remote.Command(`${name}-files`, {
-            connection,
-            create: pulumi.output(args.deployPublicKey).apply((key) => renderSyncFamilyFiles(model, renderServerFamilyFiles(model, key))),
-            triggers: [args.serverId],
-        }, { parent: this, dependsOn: [firstBoot] });
+        const familyFiles = new command.remote.Command(
+            `${name}-files`,
+            {
+                connection,
+                create: pulumi
+                    .output(args.deployPublicKey)
+                    .apply((key) => renderSyncFamilyFiles(model, renderServerFamilyFiles(model, key))),
+                triggers: [args.serverId],
+            },
+            { parent: this, dependsOn: [firstBoot] },
+        );
 
-        const dnsCredentials = new command.remote.Command(`${name}-dns-credentials`, {
-            connection,
-            create: renderStoreDnsCredentials(),
-            stdin: pulumi.secret(pulumi.output(args.acmeToken).apply(secretOnStdin)),
-            triggers: [args.serverId],
-            logging: "stdoutAndStderr",
-        }, { parent: this, dependsOn: [firstBoot] });
+        const dnsCredentials = new command.remote.Command(
+            `${name}-dns-credentials`,
+            {
+                connection,
+                create: renderStoreDnsCredentials(),
+                stdin: pulumi.secret(pulumi.output(args.acmeToken).apply(secretOnStdin)),
+                triggers: [args.serverId],
+                logging: "stdoutAndStderr",
+            },
+            { parent: this, dependsOn: [firstBoot] },
+        );
 
-        new command.remote.Command(`${name}-certificate`, {
-            connection,
-            create: renderObtainCertificate(model),
-            triggers: [args.serverId],
-            logging: "stdoutAndStderr",
-        }, { parent: this, dependsOn: [familyFiles, dnsCredentials, ...args.certificateAfter] });
+        new command.remote.Command(
+            `${name}-certificate`,
+            {
+                connection,
+                create: renderObtainCertificate(model),
+                triggers: [args.serverId],
+                logging: "stdoutAndStderr",
+            },
+            { parent: this, dependsOn: [familyFiles, dnsCredentials, ...args.certificateAfter] },
+        );
 
         // Calls: coturn and Prosody share a secret only the stack knows. Re-run on a new server, and
         // when coturn's config changes (the relay ports), which the step's script carries.
         if (model.calls) {
-            const callsSecret = new random.RandomPassword(`${name}-calls-secret`, { length: 32, special: false }, { parent: this });
-            new command.remote.Command(`${name}-calls`, {
-                connection,
-                create: renderSyncCallSecret(model),
-                stdin: pulumi.secret(callsSecret.result.apply(secretOnStdin)),
-                triggers: [args.serverId],
-                logging: "stdoutAndStderr",
-            }, { parent: this, dependsOn: [familyFiles] });
+            const callsSecret = new random.RandomPassword(
+                `${name}-calls-secret`,
+                { length: 32, special: false },
+                { parent: this },
+            );
+            new command.remote.Command(
+                `${name}-calls`,
+                {
+                    connection,
+                    create: renderSyncCallSecret(model),
+                    stdin: pulumi.secret(callsSecret.result.apply(secretOnStdin)),
+                    triggers: [args.serverId],
+                    logging: "stdoutAndStderr",
+                },
+                { parent: this, dependsOn: [familyFiles] },
+            );
         }
 
         // The rooms and their member lists live on the volume: this step runs when the groups change.
-        new command.remote.Command(`${name}-rooms`, {
-            connection,
-            create: renderSyncRooms(model),
-            logging: "stdoutAndStderr",
-        }, { parent: this, dependsOn: [familyFiles] });
+        new command.remote.Command(
+            `${name}-rooms`,
+            {
+                connection,
+                create: renderSyncRooms(model),
+                logging: "stdoutAndStderr",
+            },
+            { parent: this, dependsOn: [familyFiles] },
+        );
 
         // No trigger on the server here: accounts live on the data volume and survive a rebuild,
         // and a replaced account command would run its delete step on the new server.
         const passwords: Record<string, pulumi.Output<string>> = {};
         for (const member of model.members) {
             const jid = jidOf(model, member.username);
-            const password = new random.RandomPassword(`${name}-password-${member.username}`, {
-                length: 24,
-                special: false,
-            }, { parent: this });
-            new command.remote.Command(`${name}-account-${member.username}`, {
-                connection,
-                create: renderEnsureAccount(model, member.username),
-                delete: renderDeleteAccount(model, member.username),
-                stdin: pulumi.secret(password.result.apply(secretOnStdin)),
-                logging: "stdoutAndStderr",
-            }, { parent: this, dependsOn: [familyFiles] });
+            const password = new random.RandomPassword(
+                `${name}-password-${member.username}`,
+                {
+                    length: 24,
+                    special: false,
+                },
+                { parent: this },
+            );
+            new command.remote.Command(
+                `${name}-account-${member.username}`,
+                {
+                    connection,
+                    create: renderEnsureAccount(model, member.username),
+                    delete: renderDeleteAccount(model, member.username),
+                    stdin: pulumi.secret(password.result.apply(secretOnStdin)),
+                    logging: "stdoutAndStderr",
+                },
+                { parent: this, dependsOn: [familyFiles] },
+            );
             passwords[jid] = password.result;
         }
 

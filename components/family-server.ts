@@ -39,107 +39,158 @@ export class FamilyServer extends pulumi.ComponentResource {
         const { model } = args;
         const { location } = model.hetzner;
         // Hetzner label values: at most 63 characters of [a-z0-9-_.], starting and ending alphanumeric.
-        const labels = { "managed-by": "family-xmpp", family: model.domain.slice(0, 63).replace(/[^a-z0-9]+$/, "") };
+        const labels = {
+            "managed-by": "family-xmpp",
+            family: model.domain.slice(0, 63).replace(/[^a-z0-9]+$/, ""),
+        };
 
         // The stack's own key: the same `pulumi up` works from a laptop or a pipeline, without
         // anyone's private key. It lives in the state, encrypted as a secret.
-        const deployKey = new tls.PrivateKey(`${name}-deploy-key`, { algorithm: "ED25519" }, { parent: this });
-        const hetznerDeployKey = new hcloud.SshKey(`${name}-deploy-key`, {
-            name: `${model.hostname} deploy key`,
-            publicKey: deployKey.publicKeyOpenssh,
-            labels,
-        }, { parent: this });
+        const deployKey = new tls.PrivateKey(
+            `${name}-deploy-key`,
+            { algorithm: "ED25519" },
+            { parent: this },
+        );
+        const hetznerDeployKey = new hcloud.SshKey(
+            `${name}-deploy-key`,
+            {
+                name: `${model.hostname} deploy key`,
+                publicKey: deployKey.publicKeyOpenssh,
+                labels,
+            },
+            { parent: this },
+        );
 
         // Primary IPs outlive the server, so DNS and reverse DNS survive a rebuild.
-        const primaryIp = (family: "ipv4" | "ipv6") => new hcloud.PrimaryIp(`${name}-${family}`, {
-            name: `${model.hostname} ${family}`,
-            type: family,
-            location,
-            assigneeType: "server",
-            autoDelete: false,
-            deleteProtection: true,
-            labels,
-        }, { parent: this, protect: true });
+        const primaryIp = (family: "ipv4" | "ipv6") =>
+            new hcloud.PrimaryIp(
+                `${name}-${family}`,
+                {
+                    name: `${model.hostname} ${family}`,
+                    type: family,
+                    location,
+                    assigneeType: "server",
+                    autoDelete: false,
+                    deleteProtection: true,
+                    labels,
+                },
+                { parent: this, protect: true },
+            );
         const ipv4 = primaryIp("ipv4");
         const ipv6 = primaryIp("ipv6");
 
-        const firewall = new hcloud.Firewall(`${name}-firewall`, {
-            name: `${model.hostname} firewall`,
-            rules: renderFirewallRules(model).map((rule) => ({
-                direction: "in",
-                protocol: rule.protocol,
-                port: rule.port,
-                sourceIps: [...rule.sourceIps],
-                description: rule.description,
-            })),
-            labels,
-        }, { parent: this });
+        const firewall = new hcloud.Firewall(
+            `${name}-firewall`,
+            {
+                name: `${model.hostname} firewall`,
+                rules: renderFirewallRules(model).map((rule) => ({
+                    direction: "in",
+                    protocol: rule.protocol,
+                    port: rule.port,
+                    sourceIps: [...rule.sourceIps],
+                    description: rule.description,
+                })),
+                labels,
+            },
+            { parent: this },
+        );
 
         // The family's data: accounts, rosters, history. Never deleted by this stack.
-        const volume = new hcloud.Volume(`${name}-data`, {
-            name: `${model.hostname.replace(/\./g, "-")}-data`,
-            size: model.hetzner.volumeSizeGb,
-            location,
-            format: "ext4",
-            deleteProtection: true,
-            labels,
-        }, { parent: this, protect: true });
+        const volume = new hcloud.Volume(
+            `${name}-data`,
+            {
+                name: `${model.hostname.replace(/\./g, "-")}-data`,
+                size: model.hetzner.volumeSizeGb,
+                location,
+                format: "ext4",
+                deleteProtection: true,
+                labels,
+            },
+            { parent: this, protect: true },
+        );
 
         const userData = pulumi
             .all([volume.id, deployKey.publicKeyOpenssh])
-            .apply(([volumeId, deployPublicKey]) => renderCloudInit(model, hetznerVolumeDevice(volumeId), deployPublicKey));
+            .apply(([volumeId, deployPublicKey]) =>
+                renderCloudInit(model, hetznerVolumeDevice(volumeId), deployPublicKey),
+            );
 
-        const server = new hcloud.Server(`${name}-server`, {
-            name: model.hostname,
-            serverType: model.hetzner.serverType,
-            image: model.hetzner.image,
-            location,
-            publicNets: [{
-                ipv4Enabled: true,
-                ipv4: ipv4.id.apply(Number),
-                ipv6Enabled: true,
-                ipv6: ipv6.id.apply(Number),
-            }],
-            firewallIds: [firewall.id.apply(Number)],
-            sshKeys: [hetznerDeployKey.id],
-            userData,
-            backups: model.hetzner.backups,
-            deleteProtection: true,
-            rebuildProtection: true,
-            labels,
-        }, {
-            parent: this,
-            ignoreChanges: ["userData"],
-            // The primary IPs belong to one server at a time: the old one must go first.
-            deleteBeforeReplace: true,
-        });
+        const server = new hcloud.Server(
+            `${name}-server`,
+            {
+                name: model.hostname,
+                serverType: model.hetzner.serverType,
+                image: model.hetzner.image,
+                location,
+                publicNets: [
+                    {
+                        ipv4Enabled: true,
+                        ipv4: ipv4.id.apply(Number),
+                        ipv6Enabled: true,
+                        ipv6: ipv6.id.apply(Number),
+                    },
+                ],
+                firewallIds: [firewall.id.apply(Number)],
+                sshKeys: [hetznerDeployKey.id],
+                userData,
+                backups: model.hetzner.backups,
+                deleteProtection: true,
+                rebuildProtection: true,
+                labels,
+            },
+            {
+                parent: this,
+                ignoreChanges: ["userData"],
+                // The primary IPs belong to one server at a time: the old one must go first.
+                deleteBeforeReplace: true,
+            },
+        );
 
-        new hcloud.VolumeAttachment(`${name}-data-attachment`, {
-            serverId: server.id.apply(Number),
-            volumeId: volume.id.apply(Number),
-            automount: false,
-        }, { parent: this });
+        new hcloud.VolumeAttachment(
+            `${name}-data-attachment`,
+            {
+                serverId: server.id.apply(Number),
+                volumeId: volume.id.apply(Number),
+                automount: false,
+            },
+            { parent: this },
+        );
 
-        new hcloud.Rdns(`${name}-ipv4-rdns`, {
-            primaryIpId: ipv4.id.apply(Number),
-            ipAddress: ipv4.ipAddress,
-            dnsPtr: model.hostname,
-        }, { parent: this });
-        new hcloud.Rdns(`${name}-ipv6-rdns`, {
-            primaryIpId: ipv6.id.apply(Number),
-            ipAddress: server.ipv6Address,
-            dnsPtr: model.hostname,
-        }, { parent: this });
+        new hcloud.Rdns(
+            `${name}-ipv4-rdns`,
+            {
+                primaryIpId: ipv4.id.apply(Number),
+                ipAddress: ipv4.ipAddress,
+                dnsPtr: model.hostname,
+            },
+            { parent: this },
+        );
+        new hcloud.Rdns(
+            `${name}-ipv6-rdns`,
+            {
+                primaryIpId: ipv6.id.apply(Number),
+                ipAddress: server.ipv6Address,
+                dnsPtr: model.hostname,
+            },
+            { parent: this },
+        );
 
         this.ipv4 = ipv4.ipAddress;
         this.ipv6 = server.ipv6Address;
         this.serverId = server.id;
         this.deployPublicKey = deployKey.publicKeyOpenssh;
-        this.connection = pulumi.secret(pulumi.all([ipv4.ipAddress, deployKey.privateKeyOpenssh]).apply(([host, privateKey]) => ({
-            host,
-            user: "root",
-            privateKey,
-        })));
-        this.registerOutputs({ ipv4: this.ipv4, ipv6: this.ipv6, serverId: this.serverId, deployPublicKey: this.deployPublicKey });
+        this.connection = pulumi.secret(
+            pulumi.all([ipv4.ipAddress, deployKey.privateKeyOpenssh]).apply(([host, privateKey]) => ({
+                host,
+                user: "root",
+                privateKey,
+            })),
+        );
+        this.registerOutputs({
+            ipv4: this.ipv4,
+            ipv6: this.ipv6,
+            serverId: this.serverId,
+            deployPublicKey: this.deployPublicKey,
+        });
     }
 }

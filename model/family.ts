@@ -10,7 +10,10 @@ export interface FamilyModel {
     /** Shared-roster groups: every member of a group sees every other member of it. */
     readonly groups: readonly Group[];
     readonly hetzner: HetznerSettings;
-    /** Public keys of the humans allowed to log in as root; the stack's own deploy key is added separately. */
+    /**
+     * Public keys of the humans allowed to log in as root; the stack's own deploy key is added
+     * separately.
+     */
     readonly sshPublicKeys: readonly string[];
     /** Source networks allowed to reach SSH (IPv4 and IPv6 CIDRs). */
     readonly sshAllowedCidrs: readonly string[];

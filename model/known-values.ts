@@ -10,10 +10,26 @@ export const HETZNER_LOCATIONS = ["fsn1", "nbg1", "hel1", "ash", "hil", "sin"] a
  * deprecated by Hetzner and no longer orderable, so they are not offered here.
  */
 export const HETZNER_SERVER_TYPES = [
-    "cx23", "cx33", "cx43", "cx53",
-    "cax11", "cax21", "cax31", "cax41",
-    "cpx12", "cpx22", "cpx32", "cpx42", "cpx52", "cpx62",
-    "ccx13", "ccx23", "ccx33", "ccx43", "ccx53", "ccx63",
+    "cx23",
+    "cx33",
+    "cx43",
+    "cx53",
+    "cax11",
+    "cax21",
+    "cax31",
+    "cax41",
+    "cpx12",
+    "cpx22",
+    "cpx32",
+    "cpx42",
+    "cpx52",
+    "cpx62",
+    "ccx13",
+    "ccx23",
+    "ccx33",
+    "ccx43",
+    "ccx53",
+    "ccx63",
 ] as const;
 
 export const DEFAULTS = {

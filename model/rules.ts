@@ -14,10 +14,16 @@ export function dnsNameProblem(name: string, allowUnderscore = false): string | 
     if (name !== name.trim()) return `"${name}" has spaces around it`;
     if (name.endsWith(".")) return `"${name}" ends with a dot; write "${name.replace(/\.+$/, "")}"`;
     if (/[^\x00-\x7f]/.test(name)) {
-        return `"${name}" has non-ASCII letters; write the domain in its punycode form (the "xn--" name your registrar shows)`;
+        return (
+            `"${name}" has non-ASCII letters; write the domain in its punycode form ` +
+            '(the "xn--" name your registrar shows)'
+        );
     }
     if ((allowUnderscore ? /[^A-Za-z0-9._-]/ : /[^A-Za-z0-9.-]/).test(name)) {
-        return `"${name}" may only contain letters a-z, digits, hyphens${allowUnderscore ? ", underscores" : ""} and dots`;
+        return (
+            `"${name}" may only contain letters a-z, digits, hyphens` +
+            `${allowUnderscore ? ", underscores" : ""} and dots`
+        );
     }
     if (name !== name.toLowerCase()) return `"${name}" has uppercase letters; write "${name.toLowerCase()}"`;
     if (name.length > 253) return `"${name}" is longer than the 253 characters a DNS name may have`;
@@ -30,7 +36,8 @@ export function dnsNameProblem(name: string, allowUnderscore = false): string | 
             return `"${name}" has a part that starts or ends with a hyphen ("${label}")`;
         }
     }
-    if (/^[0-9]+$/.test(labels[labels.length - 1])) return `"${name}" looks like an IP address, not a domain name`;
+    if (/^[0-9]+$/.test(labels[labels.length - 1]))
+        return `"${name}" looks like an IP address, not a domain name`;
     return undefined;
 }
 
@@ -44,13 +51,20 @@ export function isWithinZone(name: string, zone: string): boolean {
  * storage backend handles the same way: lowercase letters of any script, digits, ".", "-", "_".
  */
 export function usernameProblem(username: string): string | undefined {
-    if (username.length === 0) return "is empty; write the part before the @, e.g. \"anna\"";
-    if (username !== username.normalize("NFC")) return `"${username}" is not in Unicode normal form C; retype it`;
+    if (username.length === 0) return 'is empty; write the part before the @, e.g. "anna"';
+    if (username !== username.normalize("NFC"))
+        return `"${username}" is not in Unicode normal form C; retype it`;
     if (username !== username.toLowerCase()) {
-        return `"${username}" has uppercase letters; XMPP usernames are case-insensitive, write "${username.toLowerCase()}"`;
+        return (
+            `"${username}" has uppercase letters; XMPP usernames are case-insensitive, ` +
+            `write "${username.toLowerCase()}"`
+        );
     }
     if (/[@/\s"&'<>:]/u.test(username)) {
-        return `"${username}" contains a character XMPP addresses cannot have in a username (@ / : " & ' < > or a space)`;
+        return (
+            `"${username}" contains a character XMPP addresses cannot have in a username ` +
+            `(@ / : " & ' < > or a space)`
+        );
     }
     if (!/^[\p{Ll}\p{Lo}\p{Lm}\p{Nd}._-]+$/u.test(username)) {
         return `"${username}" may only contain lowercase letters, digits, ".", "-" and "_"`;
@@ -62,7 +76,7 @@ export function usernameProblem(username: string): string | undefined {
 
 /** Names end up in the shared-roster groups file, one line each: no line breaks, no control characters. */
 export function displayNameProblem(name: string): string | undefined {
-    if (name.trim().length === 0) return "is empty; write the name the family should see, e.g. \"Mormor Åsa\"";
+    if (name.trim().length === 0) return 'is empty; write the name the family should see, e.g. "Mormor Åsa"';
     if (/\p{Cc}/u.test(name)) return `"${name}" contains a line break or another control character`;
     if (name !== name.trim()) return `"${name}" has spaces around it`;
     if (name.length > 64) return `"${name}" is longer than 64 characters`;
@@ -72,22 +86,30 @@ export function displayNameProblem(name: string): string | undefined {
 export function groupNameProblem(name: string): string | undefined {
     const asDisplayName = displayNameProblem(name);
     if (asDisplayName) return asDisplayName;
-    if (/[[\]]/.test(name)) return `"${name}" contains "[" or "]", which the shared-roster file uses around group names`;
-    if (name.startsWith("+")) return `"${name}" starts with "+", which would show the group to every account on the server`;
+    if (/[[\]]/.test(name))
+        return `"${name}" contains "[" or "]", which the shared-roster file uses around group names`;
+    if (name.startsWith("+"))
+        return `"${name}" starts with "+", which would show the group to every account on the server`;
     return undefined;
 }
 
 export function sshPublicKeyProblem(key: string): string | undefined {
     const parts = key.trim().split(/\s+/);
     const [type, blob] = parts;
-    if (parts.length < 2) return `is not an OpenSSH public key line ("<type> <base64> [comment]"), e.g. the contents of ~/.ssh/id_ed25519.pub`;
+    if (parts.length < 2)
+        return (
+            'is not an OpenSSH public key line ("<type> <base64> [comment]"), ' +
+            "e.g. the contents of ~/.ssh/id_ed25519.pub"
+        );
     if (!(SSH_KEY_TYPES as readonly string[]).includes(type)) {
-        if (type.startsWith("-----")) return "is a PEM block; give the one-line OpenSSH public key (the .pub file)";
+        if (type.startsWith("-----"))
+            return "is a PEM block; give the one-line OpenSSH public key (the .pub file)";
         return `has key type "${type}"; expected one of ${SSH_KEY_TYPES.join(", ")}`;
     }
     if (!/^[A-Za-z0-9+/]+={0,2}$/.test(blob)) return "has a key body that is not base64";
     const fields = sshWireFields(Buffer.from(blob, "base64"));
-    const complete = fields !== undefined && fields.length >= 2 && (type !== "ssh-ed25519" || fields[1].length === 32);
+    const complete =
+        fields !== undefined && fields.length >= 2 && (type !== "ssh-ed25519" || fields[1].length === 32);
     if (!complete || fields[0].toString("latin1") !== type) {
         return `is damaged: its body does not hold a "${type}" key (copied incompletely?)`;
     }
@@ -154,7 +176,11 @@ function editDistance(a: string, b: string): number {
     for (let i = 1; i <= a.length; i++) {
         const current = [i];
         for (let j = 1; j <= b.length; j++) {
-            current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+            current[j] = Math.min(
+                previous[j] + 1,
+                current[j - 1] + 1,
+                previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1),
+            );
         }
         previous = current;
     }

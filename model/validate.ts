@@ -55,7 +55,15 @@ export const CONFIG_KEYS = [
 ] as const;
 
 const MEMBER_FIELDS = ["username", "name", "admin"];
-const MAIL_FIELDS = ["provider", "verification", "mx", "spfIncludes", "dkim", "dmarcPolicy", "clientDiscovery"];
+const MAIL_FIELDS = [
+    "provider",
+    "verification",
+    "mx",
+    "spfIncludes",
+    "dkim",
+    "dmarcPolicy",
+    "clientDiscovery",
+];
 const DMARC_POLICIES = ["none", "quarantine", "reject"] as const;
 const GROUP_FIELDS = ["name", "members"];
 
@@ -65,51 +73,113 @@ const GROUP_FIELDS = ["name", "members"];
  */
 export function parseFamilyConfig(raw: Readonly<Record<string, unknown>>): FamilyConfigResult {
     const problems: ConfigProblem[] = [];
-    const report = (key: string, message: string) => problems.push({ key: `${CONFIG_NAMESPACE}:${key}`, message });
+    const report = (key: string, message: string) =>
+        problems.push({ key: `${CONFIG_NAMESPACE}:${key}`, message });
 
     for (const key of Object.keys(raw)) {
         if (!(CONFIG_KEYS as readonly string[]).includes(key)) {
             const suggestion = closest(key, CONFIG_KEYS);
-            report(key, `is not a setting of this stack${suggestion ? `; did you mean "${CONFIG_NAMESPACE}:${suggestion}"?` : ""}`);
+            report(
+                key,
+                "is not a setting of this stack" +
+                    `${suggestion ? `; did you mean "${CONFIG_NAMESPACE}:${suggestion}"?` : ""}`,
+            );
         }
     }
 
     const domain = readDomain(raw.domain, report);
-    const hostname = readOptionalDnsName("hostname", raw.hostname, domain ? `xmpp.${domain}` : undefined, report);
+    const hostname = readOptionalDnsName(
+        "hostname",
+        raw.hostname,
+        domain ? `xmpp.${domain}` : undefined,
+        report,
+    );
     const dnsZone = readOptionalDnsName("dnsZone", raw.dnsZone, domain, report);
     if (domain && dnsZone && !isWithinZone(domain, dnsZone)) {
-        report("dnsZone", `"${dnsZone}" does not contain the domain "${domain}"; give the Cloudflare zone the domain belongs to`);
+        report(
+            "dnsZone",
+            `"${dnsZone}" does not contain the domain "${domain}"; ` +
+                "give the Cloudflare zone the domain belongs to",
+        );
     }
-    if (hostname && domain && [domain, conferenceHost({ domain }), uploadHost({ domain }), `autoconfig.${domain}`].includes(hostname)) {
-        report("hostname", `"${hostname}" is a name this stack already uses for something else (the domain itself is left to the family's website, conference./upload./autoconfig. have their own records); use e.g. "xmpp.${domain}"`);
+    if (
+        hostname &&
+        domain &&
+        [domain, conferenceHost({ domain }), uploadHost({ domain }), `autoconfig.${domain}`].includes(
+            hostname,
+        )
+    ) {
+        report(
+            "hostname",
+            `"${hostname}" is a name this stack already uses for something else ` +
+                "(the domain itself is left to the family's website, " +
+                "conference./upload./autoconfig. have their own records); " +
+                `use e.g. "xmpp.${domain}"`,
+        );
     }
     if (hostname && dnsZone && !isWithinZone(hostname, dnsZone)) {
-        report("hostname", `"${hostname}" is outside the DNS zone "${dnsZone}", so this stack cannot publish it; use e.g. "xmpp.${domain ?? dnsZone}"`);
+        report(
+            "hostname",
+            `"${hostname}" is outside the DNS zone "${dnsZone}", so this stack cannot publish it; ` +
+                `use e.g. "xmpp.${domain ?? dnsZone}"`,
+        );
     }
     const members = readMembers(raw.members, report);
     const groups = readGroups(raw.groups, members, report);
     const location = readChoice("location", raw.location, HETZNER_LOCATIONS, DEFAULTS.location, report);
-    const serverType = readChoice("serverType", raw.serverType, HETZNER_SERVER_TYPES, DEFAULTS.serverType, report);
+    const serverType = readChoice(
+        "serverType",
+        raw.serverType,
+        HETZNER_SERVER_TYPES,
+        DEFAULTS.serverType,
+        report,
+    );
     const backups = readBoolean("backups", raw.backups, DEFAULTS.backups, report);
     const volumeSizeGb = readVolumeSize(raw.volumeSizeGb, report);
     const sshPublicKeys = readStringList("sshPublicKeys", raw.sshPublicKeys, [], sshPublicKeyProblem, report);
-    const sshAllowedCidrs = readStringList("sshAllowedCidrs", raw.sshAllowedCidrs, DEFAULTS.sshAllowedCidrs, cidrProblem, report);
+    const sshAllowedCidrs = readStringList(
+        "sshAllowedCidrs",
+        raw.sshAllowedCidrs,
+        DEFAULTS.sshAllowedCidrs,
+        cidrProblem,
+        report,
+    );
     if (Array.isArray(raw.sshAllowedCidrs) && raw.sshAllowedCidrs.length === 0) {
-        report("sshAllowedCidrs", "is empty, so not even this stack could reach the server to provision it; remove the key to allow SSH from anywhere (key-only login)");
+        report(
+            "sshAllowedCidrs",
+            "is empty, so not even this stack could reach the server to provision it; " +
+                "remove the key to allow SSH from anywhere (key-only login)",
+        );
     }
 
     const federation = readBoolean("federation", raw.federation, true, report);
     const archiveRetention = readRetention(raw.archiveRetention, report);
     const sizeLimitMb = readMegabytes("uploadSizeLimitMb", raw.uploadSizeLimitMb, 100, report);
     const dailyQuotaMb = readMegabytes("uploadDailyQuotaMb", raw.uploadDailyQuotaMb, 1000, report);
-    if (dailyQuotaMb < sizeLimitMb) report("uploadDailyQuotaMb", `is smaller than one file may be (${sizeLimitMb} MB), so such a file could never be sent`);
+    if (dailyQuotaMb < sizeLimitMb)
+        report(
+            "uploadDailyQuotaMb",
+            `is smaller than one file may be (${sizeLimitMb} MB), so such a file could never be sent`,
+        );
     const calls = readBoolean("calls", raw.calls, true, report);
     const relayPorts = readPortRange(raw.callRelayPorts, report);
-    if (!calls && raw.callRelayPorts !== undefined) report("callRelayPorts", "is set, but calls are turned off (`calls: false`); remove one of the two");
+    if (!calls && raw.callRelayPorts !== undefined)
+        report("callRelayPorts", "is set, but calls are turned off (`calls: false`); remove one of the two");
     const acmeEmail = readEmail(raw.acmeEmail, report);
     const staging = readBoolean("letsEncryptStaging", raw.letsEncryptStaging, false, report);
-    const allowWildcard = readBoolean("allowWildcardCertificates", raw.allowWildcardCertificates, false, report);
-    const extraCaaIssuers = readStringList("extraCaaIssuers", raw.extraCaaIssuers, [], caaIssuerProblem, report);
+    const allowWildcard = readBoolean(
+        "allowWildcardCertificates",
+        raw.allowWildcardCertificates,
+        false,
+        report,
+    );
+    const extraCaaIssuers = readStringList(
+        "extraCaaIssuers",
+        raw.extraCaaIssuers,
+        [],
+        caaIssuerProblem,
+        report,
+    );
     const mail = readMail(raw.mail, domain ?? "", report);
 
     if (problems.length > 0 || !domain || !hostname || !dnsZone) {
@@ -155,7 +225,12 @@ function readDomain(value: unknown, report: Report): string | undefined {
     return value;
 }
 
-function readOptionalDnsName(key: string, value: unknown, fallback: string | undefined, report: Report): string | undefined {
+function readOptionalDnsName(
+    key: string,
+    value: unknown,
+    fallback: string | undefined,
+    report: Report,
+): string | undefined {
     if (value === undefined) return fallback;
     if (typeof value !== "string") {
         report(key, `must be a host name like "xmpp.johansson.me", not ${describe(value)}`);
@@ -194,7 +269,12 @@ function readMembers(value: unknown, report: Report): Member[] {
         let ok = true;
         const { username, name, admin } = entry;
         if (typeof username !== "string") {
-            report(`${at}.username`, username === undefined ? "is required: the part before the @ in the address" : `must be a text, not ${describe(username)}`);
+            report(
+                `${at}.username`,
+                username === undefined
+                    ? "is required: the part before the @ in the address"
+                    : `must be a text, not ${describe(username)}`,
+            );
             ok = false;
         } else {
             const problem = usernameProblem(username);
@@ -206,16 +286,27 @@ function readMembers(value: unknown, report: Report): Member[] {
             const earlier = seen.get(folded);
             if (earlier !== undefined) {
                 const same = (value[earlier] as { username: string }).username === username;
-                report(`${at}.username`, same
-                    ? `"${username}" is already used by members[${earlier}]; each account needs its own username`
-                    : `"${username}" is the same address as members[${earlier}] ("${(value[earlier] as { username: string }).username}"), because XMPP ignores case; choose another username`);
+                report(
+                    `${at}.username`,
+                    same
+                        ? `"${username}" is already used by members[${earlier}]; ` +
+                              "each account needs its own username"
+                        : `"${username}" is the same address as members[${earlier}] ` +
+                              `("${(value[earlier] as { username: string }).username}"), ` +
+                              "because XMPP ignores case; choose another username",
+                );
                 ok = false;
             } else {
                 seen.set(folded, index);
             }
         }
         if (typeof name !== "string") {
-            report(`${at}.name`, name === undefined ? "is required: the name the family sees, e.g. \"Mormor\"" : `must be a text, not ${describe(name)}`);
+            report(
+                `${at}.name`,
+                name === undefined
+                    ? 'is required: the name the family sees, e.g. "Mormor"'
+                    : `must be a text, not ${describe(name)}`,
+            );
             ok = false;
         } else {
             const problem = displayNameProblem(name);
@@ -238,11 +329,18 @@ function readGroups(value: unknown, members: readonly Member[], report: Report):
         return [{ name: DEFAULTS.groupName, members: members.map((member) => member.username) }];
     }
     if (!Array.isArray(value)) {
-        report("groups", `must be a list of \`{name, members: [username, ...]}\` entries, not ${describe(value)}`);
+        report(
+            "groups",
+            `must be a list of \`{name, members: [username, ...]}\` entries, not ${describe(value)}`,
+        );
         return [];
     }
     if (value.length === 0) {
-        report("groups", "is empty, so nobody would see anybody; remove the key to get one \"Family\" group with every member");
+        report(
+            "groups",
+            "is empty, so nobody would see anybody; " +
+                'remove the key to get one "Family" group with every member',
+        );
         return [];
     }
     const usernames = members.map((member) => member.username);
@@ -251,14 +349,22 @@ function readGroups(value: unknown, members: readonly Member[], report: Report):
     value.forEach((entry: unknown, index) => {
         const at = `groups[${index}]`;
         if (!isRecord(entry)) {
-            report(at, `must be an entry like \`{name: Family, members: [anna, pappa]}\`, not ${describe(entry)}`);
+            report(
+                at,
+                `must be an entry like \`{name: Family, members: [anna, pappa]}\`, not ${describe(entry)}`,
+            );
             return;
         }
         reportUnknownFields(at, entry, GROUP_FIELDS, report);
         let ok = true;
         const { name, members: groupMembers } = entry;
         if (typeof name !== "string") {
-            report(`${at}.name`, name === undefined ? "is required: the group's heading in the contact list" : `must be a text, not ${describe(name)}`);
+            report(
+                `${at}.name`,
+                name === undefined
+                    ? "is required: the group's heading in the contact list"
+                    : `must be a text, not ${describe(name)}`,
+            );
             ok = false;
         } else {
             const problem = groupNameProblem(name);
@@ -267,14 +373,22 @@ function readGroups(value: unknown, members: readonly Member[], report: Report):
                 report(`${at}.name`, problem);
                 ok = false;
             } else if (earlier !== undefined) {
-                report(`${at}.name`, `"${name}" is already the name of groups[${earlier}]; merge the two or rename one`);
+                report(
+                    `${at}.name`,
+                    `"${name}" is already the name of groups[${earlier}]; merge the two or rename one`,
+                );
                 ok = false;
             } else {
                 seenNames.set(name.toLowerCase(), index);
             }
         }
         if (!Array.isArray(groupMembers)) {
-            report(`${at}.members`, groupMembers === undefined ? "is required: the usernames in this group" : `must be a list of usernames, not ${describe(groupMembers)}`);
+            report(
+                `${at}.members`,
+                groupMembers === undefined
+                    ? "is required: the usernames in this group"
+                    : `must be a list of usernames, not ${describe(groupMembers)}`,
+            );
             return;
         }
         if (groupMembers.length === 0) {
@@ -289,7 +403,11 @@ function readGroups(value: unknown, members: readonly Member[], report: Report):
                 ok = false;
             } else if (!usernames.includes(username)) {
                 const suggestion = closest(username, usernames);
-                report(memberKey, `"${username}" is not a username in family-xmpp:members${suggestion ? `; did you mean "${suggestion}"?` : ""}`);
+                report(
+                    memberKey,
+                    `"${username}" is not a username in family-xmpp:members` +
+                        `${suggestion ? `; did you mean "${suggestion}"?` : ""}`,
+                );
                 ok = false;
             } else if (listed.has(username)) {
                 report(memberKey, `"${username}" is listed twice in this group`);
@@ -306,7 +424,11 @@ function readGroups(value: unknown, members: readonly Member[], report: Report):
 function readRetention(value: unknown, report: Report): string {
     if (value === undefined) return "1y";
     if (value === "forever" || (typeof value === "string" && /^[1-9][0-9]*[dwmy]$/.test(value))) return value;
-    report("archiveRetention", `must be a number of days, weeks, months or years ("30d", "4w", "6m", "1y") or "forever", not ${describe(value)}`);
+    report(
+        "archiveRetention",
+        'must be a number of days, weeks, months or years ("30d", "4w", "6m", "1y") ' +
+            `or "forever", not ${describe(value)}`,
+    );
     return "1y";
 }
 
@@ -334,12 +456,23 @@ function readPortRange(value: unknown, report: Report): { min: number; max: numb
     }
     const [min, max] = [Number(match[1]), Number(match[2])];
     if (min < 1024 || max > 65535 || min > max) {
-        report("callRelayPorts", `must run from a lower to a higher port between 1024 and 65535 (e.g. ${example}), not "${value}"`);
+        report(
+            "callRelayPorts",
+            `must run from a lower to a higher port between 1024 and 65535 (e.g. ${example}), not "${value}"`,
+        );
     } else if (max - min + 1 < MIN_RELAY_PORTS) {
-        report("callRelayPorts", `holds ${max - min + 1} ports; give at least ${MIN_RELAY_PORTS} (each relayed call leg takes one), e.g. ${example}`);
+        report(
+            "callRelayPorts",
+            `holds ${max - min + 1} ports; give at least ${MIN_RELAY_PORTS} ` +
+                `(each relayed call leg takes one), e.g. ${example}`,
+        );
     } else {
         const clash = SERVER_PORTS.find((port) => port >= min && port <= max);
-        if (clash !== undefined) report("callRelayPorts", `includes port ${clash}, which the server itself listens on; use e.g. ${example}`);
+        if (clash !== undefined)
+            report(
+                "callRelayPorts",
+                `includes port ${clash}, which the server itself listens on; use e.g. ${example}`,
+            );
     }
     return { min, max };
 }
@@ -347,51 +480,98 @@ function readPortRange(value: unknown, report: Report): { min: number; max: numb
 function readEmail(value: unknown, report: Report): string | undefined {
     if (value === undefined) return undefined;
     if (typeof value !== "string" || !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value)) {
-        report("acmeEmail", `must be an e-mail address where Let's Encrypt can warn about expiring certificates, not ${describe(value)}`);
+        report(
+            "acmeEmail",
+            "must be an e-mail address where Let's Encrypt can warn about expiring certificates, " +
+                `not ${describe(value)}`,
+        );
         return undefined;
     }
     return value;
 }
 
 function caaIssuerProblem(issuer: string): string | undefined {
-    return dnsNameProblem(issuer) ? `"${issuer}" is not a CA's domain as CAA records name it (e.g. "pki.goog")` : undefined;
+    return dnsNameProblem(issuer)
+        ? `"${issuer}" is not a CA's domain as CAA records name it (e.g. "pki.goog")`
+        : undefined;
 }
 
 /** The mail block: Migadu by default, or a custom provider described in full. */
 function readMail(value: unknown, domain: string, report: Report): MailSettings | undefined {
     if (value === undefined) return undefined;
     if (!isRecord(value)) {
-        report("mail", `must be an entry like \`{provider: migadu, verification: <code>}\`, not ${describe(value)}`);
+        report(
+            "mail",
+            `must be an entry like \`{provider: migadu, verification: <code>}\`, not ${describe(value)}`,
+        );
         return undefined;
     }
     reportUnknownFields("mail", value, MAIL_FIELDS, report);
-    const provider = readChoice("mail.provider", value.provider, ["migadu", "custom"] as const, "migadu", report);
-    const dmarcPolicy = readChoice("mail.dmarcPolicy", value.dmarcPolicy, DMARC_POLICIES, "quarantine", report);
-    const clientDiscovery = readBoolean("mail.clientDiscovery", value.clientDiscovery, provider === "migadu", report);
+    const provider = readChoice(
+        "mail.provider",
+        value.provider,
+        ["migadu", "custom"] as const,
+        "migadu",
+        report,
+    );
+    const dmarcPolicy = readChoice(
+        "mail.dmarcPolicy",
+        value.dmarcPolicy,
+        DMARC_POLICIES,
+        "quarantine",
+        report,
+    );
+    const clientDiscovery = readBoolean(
+        "mail.clientDiscovery",
+        value.clientDiscovery,
+        provider === "migadu",
+        report,
+    );
     if (provider === "migadu") {
         for (const field of ["mx", "spfIncludes", "dkim"]) {
-            if (value[field] !== undefined) report(`mail.${field}`, "is set by the Migadu preset; use provider: custom to give your own");
+            if (value[field] !== undefined)
+                report(`mail.${field}`, "is set by the Migadu preset; use provider: custom to give your own");
         }
         if (typeof value.verification !== "string" || !/^[A-Za-z0-9]+$/.test(value.verification)) {
-            report("mail.verification", value.verification === undefined
-                ? "is required for Migadu: the code from Migadu's DNS setup page (the part after hosted-email-verify=)"
-                : `must be the letters and digits of Migadu's code, not ${describe(value.verification)}`);
+            report(
+                "mail.verification",
+                value.verification === undefined
+                    ? "is required for Migadu: the code from Migadu's DNS setup page " +
+                          "(the part after hosted-email-verify=)"
+                    : `must be the letters and digits of Migadu's code, not ${describe(value.verification)}`,
+            );
             return undefined;
         }
         return {
             provider,
             verification: value.verification,
-            mx: [{ host: "aspmx1.migadu.com", priority: 10 }, { host: "aspmx2.migadu.com", priority: 20 }],
+            mx: [
+                { host: "aspmx1.migadu.com", priority: 10 },
+                { host: "aspmx2.migadu.com", priority: 20 },
+            ],
             spfIncludes: ["spf.migadu.com"],
-            dkim: [1, 2, 3].map((n) => ({ selector: `key${n}`, target: `key${n}.${domain}._domainkey.migadu.com` })),
+            dkim: [1, 2, 3].map((n) => ({
+                selector: `key${n}`,
+                target: `key${n}.${domain}._domainkey.migadu.com`,
+            })),
             dmarcPolicy,
             clientDiscovery,
         };
     }
     const mx = readMxList(value.mx, report);
-    const spfIncludes = readStringList("mail.spfIncludes", value.spfIncludes, [], (host) => dnsNameProblem(host, true), report);
+    const spfIncludes = readStringList(
+        "mail.spfIncludes",
+        value.spfIncludes,
+        [],
+        (host) => dnsNameProblem(host, true),
+        report,
+    );
     const dkim = readDkimList(value.dkim, report);
-    if (value.verification !== undefined) report("mail.verification", "is for the Migadu preset; a custom provider's verification record goes in Cloudflare by hand");
+    if (value.verification !== undefined)
+        report(
+            "mail.verification",
+            "is for the Migadu preset; a custom provider's verification record goes in Cloudflare by hand",
+        );
     return { provider, mx, spfIncludes, dkim, dmarcPolicy, clientDiscovery };
 }
 
@@ -409,7 +589,8 @@ function readMxList(value: unknown, report: Report): { host: string; priority: n
         }
         const problem = dnsNameProblem(entry.host);
         if (problem) report(`${at}.host`, problem);
-        else if (!Number.isInteger(entry.priority) || entry.priority < 0 || entry.priority > 65535) report(`${at}.priority`, "must be a whole number from 0 to 65535");
+        else if (!Number.isInteger(entry.priority) || entry.priority < 0 || entry.priority > 65535)
+            report(`${at}.priority`, "must be a whole number from 0 to 65535");
         else hosts.push({ host: entry.host, priority: entry.priority });
     });
     return hosts;
@@ -425,21 +606,37 @@ function readDkimList(value: unknown, report: Report): { selector: string; targe
     value.forEach((entry: unknown, index) => {
         const at = `mail.dkim[${index}]`;
         if (!isRecord(entry) || typeof entry.selector !== "string" || typeof entry.target !== "string") {
-            report(at, "must be an entry like `{selector: key1, target: key1.example.net._domainkey.provider.example}`");
+            report(
+                at,
+                "must be an entry like " +
+                    "`{selector: key1, target: key1.example.net._domainkey.provider.example}`",
+            );
             return;
         }
-        if (!/^[a-z0-9][a-z0-9-]*$/.test(entry.selector)) report(`${at}.selector`, `"${entry.selector}" must be lowercase letters, digits and hyphens`);
-        else if (dnsNameProblem(entry.target, true)) report(`${at}.target`, dnsNameProblem(entry.target, true) ?? "");
+        if (!/^[a-z0-9][a-z0-9-]*$/.test(entry.selector))
+            report(`${at}.selector`, `"${entry.selector}" must be lowercase letters, digits and hyphens`);
+        else if (dnsNameProblem(entry.target, true))
+            report(`${at}.target`, dnsNameProblem(entry.target, true) ?? "");
         else keys.push({ selector: entry.selector, target: entry.target });
     });
     return keys;
 }
 
-function readChoice<T extends string>(key: string, value: unknown, choices: readonly T[], fallback: T, report: Report): T {
+function readChoice<T extends string>(
+    key: string,
+    value: unknown,
+    choices: readonly T[],
+    fallback: T,
+    report: Report,
+): T {
     if (value === undefined) return fallback;
     if (typeof value === "string" && (choices as readonly string[]).includes(value)) return value as T;
     const suggestion = typeof value === "string" ? closest(value, choices) : undefined;
-    report(key, `${describe(value)} is not known${suggestion ? `; did you mean "${suggestion}"?` : "."} Choose one of: ${choices.join(", ")}`);
+    report(
+        key,
+        `${describe(value)} is not known${suggestion ? `; did you mean "${suggestion}"?` : "."} ` +
+            `Choose one of: ${choices.join(", ")}`,
+    );
     return fallback;
 }
 
@@ -454,7 +651,11 @@ function readVolumeSize(value: unknown, report: Report): number {
     if (value === undefined) return DEFAULTS.volumeSizeGb;
     const { min, max } = VOLUME_SIZE_LIMITS;
     if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-        report("volumeSizeGb", `must be a whole number of GB from ${min} to ${max} (Hetzner's volume limits), not ${describe(value)}`);
+        report(
+            "volumeSizeGb",
+            `must be a whole number of GB from ${min} to ${max} (Hetzner's volume limits), ` +
+                `not ${describe(value)}`,
+        );
         return DEFAULTS.volumeSizeGb;
     }
     return value;
@@ -485,11 +686,20 @@ function readStringList(
     return items;
 }
 
-function reportUnknownFields(at: string, entry: Record<string, unknown>, known: readonly string[], report: Report): void {
+function reportUnknownFields(
+    at: string,
+    entry: Record<string, unknown>,
+    known: readonly string[],
+    report: Report,
+): void {
     for (const field of Object.keys(entry)) {
         if (!known.includes(field)) {
             const suggestion = closest(field, known);
-            report(`${at}.${field}`, `is not a field here${suggestion ? `; did you mean "${suggestion}"?` : ""} (known: ${known.join(", ")})`);
+            report(
+                `${at}.${field}`,
+                `is not a field here${suggestion ? `; did you mean "${suggestion}"?` : ""} ` +
+                    `(known: ${known.join(", ")})`,
+            );
         }
     }
 }
@@ -505,5 +715,8 @@ function describe(value: unknown): string {
 /** How problems reach a person: one line each, key first. */
 export function formatProblems(problems: readonly ConfigProblem[]): string {
     const lines = problems.map((problem) => `  - ${problem.key}: ${problem.message}`);
-    return `The family-xmpp config has ${problems.length} problem${problems.length === 1 ? "" : "s"}:\n${lines.join("\n")}`;
+    return (
+        `The family-xmpp config has ${problems.length} problem${problems.length === 1 ? "" : "s"}:\n` +
+        `${lines.join("\n")}`
+    );
 }

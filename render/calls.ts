@@ -8,7 +8,7 @@ import { base64Lines, fillTemplate, shellWord } from "./template";
  * the server. Multicast is refused by `no-multicast-peers`.
  */
 export const DENIED_PEER_RANGES: readonly { readonly range: string; readonly why: string }[] = [
-    { range: "0.0.0.0-0.255.255.255", why: "\"this network\"" },
+    { range: "0.0.0.0-0.255.255.255", why: '"this network"' },
     { range: "10.0.0.0-10.255.255.255", why: "private networks (Hetzner's included)" },
     { range: "100.64.0.0-100.127.255.255", why: "carrier-grade NAT" },
     { range: "127.0.0.0-127.255.255.255", why: "the server's own loopback services" },
@@ -19,7 +19,10 @@ export const DENIED_PEER_RANGES: readonly { readonly range: string; readonly why
     { range: "198.18.0.0-198.19.255.255", why: "benchmarking networks" },
     { range: "240.0.0.0-255.255.255.255", why: "reserved and broadcast" },
     { range: "::1", why: "the server's own loopback services" },
-    { range: "::ffff:0.0.0.0-::ffff:255.255.255.255", why: "IPv4-mapped addresses, a way around the IPv4 rules" },
+    {
+        range: "::ffff:0.0.0.0-::ffff:255.255.255.255",
+        why: "IPv4-mapped addresses, a way around the IPv4 rules",
+    },
     { range: "64:ff9b::-64:ff9b::ffff:ffff", why: "NAT64, another way to IPv4" },
     { range: "fc00::-fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", why: "unique local (private) networks" },
     { range: "fe80::-febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff", why: "link-local" },
@@ -31,28 +34,43 @@ export interface CallSecretOwners {
     readonly prosody: string;
 }
 
-export const PRODUCTION_CALL_SECRET_OWNERS: CallSecretOwners = { turn: "root:turnserver", prosody: "root:prosody" };
+export const PRODUCTION_CALL_SECRET_OWNERS: CallSecretOwners = {
+    turn: "root:turnserver",
+    prosody: "root:prosody",
+};
 
 /** coturn's config without its secret, which the provisioning step appends. */
-export function renderTurnServerConfig(model: FamilyModel, paths: ServerPaths = PRODUCTION_PATHS, listeners: Listeners = PRODUCTION_LISTENERS): string {
-    if (!model.calls) throw new Error("calls are turned off for this family: there is no TURN server to configure");
+export function renderTurnServerConfig(
+    model: FamilyModel,
+    paths: ServerPaths = PRODUCTION_PATHS,
+    listeners: Listeners = PRODUCTION_LISTENERS,
+): string {
+    if (!model.calls)
+        throw new Error("calls are turned off for this family: there is no TURN server to configure");
     return fillTemplate("turnserver.conf", {
         REALM: model.domain,
-        LISTENING_IPS: listeners.turnInterfaces.length > 0
-            ? listeners.turnInterfaces.map((address) => `listening-ip=${address}`).join("\n")
-            : "# (every address of the server)",
+        LISTENING_IPS:
+            listeners.turnInterfaces.length > 0
+                ? listeners.turnInterfaces.map((address) => `listening-ip=${address}`).join("\n")
+                : "# (every address of the server)",
         TURN_PORT: String(listeners.turnPort),
         TURNS_PORT: String(listeners.turnsPort),
         CERTIFICATE: paths.turnCertificate,
         PRIVATE_KEY: paths.turnPrivateKey,
         RELAY_PORT_MIN: String(model.calls.relayPorts.min),
         RELAY_PORT_MAX: String(model.calls.relayPorts.max),
-        DENIED_PEERS: DENIED_PEER_RANGES.map(({ range, why }) => `# ${why}\ndenied-peer-ip=${range}`).join("\n"),
+        DENIED_PEERS: DENIED_PEER_RANGES.map(({ range, why }) => `# ${why}\ndenied-peer-ip=${range}`).join(
+            "\n",
+        ),
     });
 }
 
 /** The settings Prosody needs to hand out credentials for the family's TURN server (not the secret). */
-export function renderProsodyCallSettings(model: FamilyModel, paths: ServerPaths, listeners: Listeners): string {
+export function renderProsodyCallSettings(
+    model: FamilyModel,
+    paths: ServerPaths,
+    listeners: Listeners,
+): string {
     return fillTemplate("prosody-calls.cfg.lua", {
         SECRETS_DIR: paths.prosodySecretsDir,
         TURN_HOST: model.hostname,
@@ -75,15 +93,18 @@ export interface SyncCallSecretOptions {
 /** The calls step: coturn's config with the secret, and Prosody's copy of the secret. */
 export function renderSyncCallSecret(model: FamilyModel, options: SyncCallSecretOptions = {}): string {
     const paths = options.paths ?? PRODUCTION_PATHS;
-    const domainFile = (extension: string) => shellWord(`${paths.certificatesDir}/${model.domain}.${extension}`);
+    const domainFile = (extension: string) =>
+        shellWord(`${paths.certificatesDir}/${model.domain}.${extension}`);
     const owners = options.owners ?? PRODUCTION_CALL_SECRET_OWNERS;
     const config = renderTurnServerConfig(model, paths, options.listeners ?? PRODUCTION_LISTENERS);
     return fillTemplate("sync-call-secret.sh", {
         TURN_CONFIG_BASE64: base64Lines(config),
         TURN_CONFIG: shellWord(paths.turnConfig),
         TURN_CONFIG_OWNER: shellWord(owners.turn),
-        INSTALL_TURN: options.installTurn
-            ?? "apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o Dpkg::Options::=--force-confold coturn",
+        INSTALL_TURN:
+            options.installTurn ??
+            "apt-get update -q && DEBIAN_FRONTEND=noninteractive " +
+                "apt-get install -y -q -o Dpkg::Options::=--force-confold coturn",
         TURN_CERTIFICATE: shellWord(paths.turnCertificate),
         TURN_PRIVATE_KEY: shellWord(paths.turnPrivateKey),
         TURN_CERTIFICATE_OWNER: shellWord(owners.turn),

@@ -34,13 +34,21 @@ export function renderImportHook(model: FamilyModel, options: ImportHookOptions 
         LIVE_DIR: shellWord(options.liveDir ?? LETSENCRYPT_LIVE),
         TURN_CERTIFICATE: shellWord(paths.turnCertificate),
         TURN_PRIVATE_KEY: shellWord(paths.turnPrivateKey),
-        RELOAD_TURN_CERTIFICATE: options.reloadTurnCertificate
-            ?? "if systemctl is-active --quiet coturn; then systemctl kill --kill-whom=main --signal=USR2 coturn; fi",
+        RELOAD_TURN_CERTIFICATE:
+            options.reloadTurnCertificate ??
+            "if systemctl is-active --quiet coturn; " +
+                "then systemctl kill --kill-whom=main --signal=USR2 coturn; fi",
     });
 }
 
 export function renderImportHookFile(model: FamilyModel): ServerFile {
-    return { path: IMPORT_HOOK, content: renderImportHook(model), permissions: "0755", owner: "root:root", afterPackages: false };
+    return {
+        path: IMPORT_HOOK,
+        content: renderImportHook(model),
+        permissions: "0755",
+        owner: "root:root",
+        afterPackages: false,
+    };
 }
 
 export function renderStoreDnsCredentials(): string {
@@ -57,6 +65,8 @@ export function renderObtainCertificate(model: FamilyModel): string {
         STAGING: model.certificates.staging ? "true" : "false",
         CREDENTIALS_FILE: shellWord(CREDENTIALS_FILE),
         IMPORT_HOOK: IMPORT_HOOK,
-        NAMES: certificateNames(model).map((name) => `-d ${shellWord(name)}`).join(" "),
+        NAMES: certificateNames(model)
+            .map((name) => `-d ${shellWord(name)}`)
+            .join(" "),
     });
 }

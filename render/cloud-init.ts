@@ -8,7 +8,13 @@ export const HETZNER_USER_DATA_LIMIT = 32 * 1024;
 /** Debian's packages the server runs; Debian 12 on the VPS and in the tests, so the same versions. */
 export function serverPackages(model: FamilyModel): string[] {
     return [
-        "prosody", "prosody-modules", "lua-unbound", "openssl", "unattended-upgrades", "certbot", "python3-certbot-dns-cloudflare",
+        "prosody",
+        "prosody-modules",
+        "lua-unbound",
+        "openssl",
+        "unattended-upgrades",
+        "certbot",
+        "python3-certbot-dns-cloudflare",
         ...(model.calls ? ["coturn"] : []),
     ];
 }
@@ -44,11 +50,15 @@ export function renderCloudInit(model: FamilyModel, volumeDevice: string, deploy
         })),
         runcmd: [[FIRST_BOOT_SCRIPT]],
     };
-    const header = `#cloud-config\n# family-xmpp: first boot of ${model.hostname}, the XMPP server for ${model.domain}.\n`;
+    const header =
+        "#cloud-config\n" +
+        `# family-xmpp: first boot of ${model.hostname}, the XMPP server for ${model.domain}.\n`;
     const userData = header + dump(document, { noRefs: true, lineWidth: -1 });
     const size = Buffer.byteLength(userData, "utf8");
     if (size > HETZNER_USER_DATA_LIMIT) {
-        throw new Error(`the rendered user data is ${size} bytes; Hetzner accepts at most ${HETZNER_USER_DATA_LIMIT}`);
+        throw new Error(
+            `the rendered user data is ${size} bytes; Hetzner accepts at most ${HETZNER_USER_DATA_LIMIT}`,
+        );
     }
     return userData;
 }

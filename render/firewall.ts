@@ -15,22 +15,67 @@ const ANYWHERE = ["0.0.0.0/0", "::/0"];
 export function renderFirewallRules(model: FamilyModel): FirewallRule[] {
     return [
         { protocol: "tcp", port: "22", sourceIps: [...model.sshAllowedCidrs], description: "SSH, keys only" },
-        { protocol: "tcp", port: String(PRODUCTION_LISTENERS.c2sPort), sourceIps: ANYWHERE, description: "XMPP apps (STARTTLS)" },
-        { protocol: "tcp", port: String(PRODUCTION_LISTENERS.c2sDirectTlsPort), sourceIps: ANYWHERE, description: "XMPP apps (direct TLS)" },
-        { protocol: "tcp", port: String(PRODUCTION_LISTENERS.httpsPort), sourceIps: ANYWHERE, description: "shared files (HTTPS)" },
+        {
+            protocol: "tcp",
+            port: String(PRODUCTION_LISTENERS.c2sPort),
+            sourceIps: ANYWHERE,
+            description: "XMPP apps (STARTTLS)",
+        },
+        {
+            protocol: "tcp",
+            port: String(PRODUCTION_LISTENERS.c2sDirectTlsPort),
+            sourceIps: ANYWHERE,
+            description: "XMPP apps (direct TLS)",
+        },
+        {
+            protocol: "tcp",
+            port: String(PRODUCTION_LISTENERS.httpsPort),
+            sourceIps: ANYWHERE,
+            description: "shared files (HTTPS)",
+        },
         ...(model.federation
             ? [
-                { protocol: "tcp" as const, port: String(PRODUCTION_LISTENERS.s2sPort), sourceIps: ANYWHERE, description: "XMPP federation (STARTTLS)" },
-                { protocol: "tcp" as const, port: String(PRODUCTION_LISTENERS.s2sDirectTlsPort), sourceIps: ANYWHERE, description: "XMPP federation (direct TLS)" },
-            ]
+                  {
+                      protocol: "tcp" as const,
+                      port: String(PRODUCTION_LISTENERS.s2sPort),
+                      sourceIps: ANYWHERE,
+                      description: "XMPP federation (STARTTLS)",
+                  },
+                  {
+                      protocol: "tcp" as const,
+                      port: String(PRODUCTION_LISTENERS.s2sDirectTlsPort),
+                      sourceIps: ANYWHERE,
+                      description: "XMPP federation (direct TLS)",
+                  },
+              ]
             : []),
         ...(model.calls
             ? [
-                { protocol: "udp" as const, port: String(PRODUCTION_LISTENERS.turnPort), sourceIps: ANYWHERE, description: "calls: STUN and TURN" },
-                { protocol: "tcp" as const, port: String(PRODUCTION_LISTENERS.turnPort), sourceIps: ANYWHERE, description: "calls: TURN over TCP" },
-                { protocol: "tcp" as const, port: String(PRODUCTION_LISTENERS.turnsPort), sourceIps: ANYWHERE, description: "calls: TURN over TLS" },
-                { protocol: "udp" as const, port: `${model.calls.relayPorts.min}-${model.calls.relayPorts.max}`, sourceIps: ANYWHERE, description: "calls: relayed media" },
-            ]
+                  {
+                      protocol: "udp" as const,
+                      port: String(PRODUCTION_LISTENERS.turnPort),
+                      sourceIps: ANYWHERE,
+                      description: "calls: STUN and TURN",
+                  },
+                  {
+                      protocol: "tcp" as const,
+                      port: String(PRODUCTION_LISTENERS.turnPort),
+                      sourceIps: ANYWHERE,
+                      description: "calls: TURN over TCP",
+                  },
+                  {
+                      protocol: "tcp" as const,
+                      port: String(PRODUCTION_LISTENERS.turnsPort),
+                      sourceIps: ANYWHERE,
+                      description: "calls: TURN over TLS",
+                  },
+                  {
+                      protocol: "udp" as const,
+                      port: `${model.calls.relayPorts.min}-${model.calls.relayPorts.max}`,
+                      sourceIps: ANYWHERE,
+                      description: "calls: relayed media",
+                  },
+              ]
             : []),
         { protocol: "icmp", sourceIps: ANYWHERE, description: "ping and path MTU discovery" },
     ];

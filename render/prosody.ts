@@ -4,8 +4,12 @@ import { Listeners, ServerPaths } from "./layout";
 import { fillTemplate, luaString } from "./template";
 
 export function renderProsodyConfig(model: FamilyModel, paths: ServerPaths, listeners: Listeners): string {
-    const admins = model.members.filter((member) => member.admin).map((member) => luaString(jidOf(model, member.username)));
-    const adminAddresses = model.members.filter((member) => member.admin).map((member) => luaString(`xmpp:${jidOf(model, member.username)}`));
+    const admins = model.members
+        .filter((member) => member.admin)
+        .map((member) => luaString(jidOf(model, member.username)));
+    const adminAddresses = model.members
+        .filter((member) => member.admin)
+        .map((member) => luaString(`xmpp:${jidOf(model, member.username)}`));
     return fillTemplate("prosody.cfg.lua", {
         HTTPS_PORT: String(listeners.httpsPort),
         UPLOAD_HOST: uploadHost(model),
@@ -29,9 +33,12 @@ export function renderProsodyConfig(model: FamilyModel, paths: ServerPaths, list
         LOG_FILE: paths.logFile,
         SECRETS_DIR: paths.prosodySecretsDir,
         CALLS_MODULES: model.calls
-            ? "-- Voice and video calls: credentials for the family's STUN/TURN server (XEP-0215)\n    \"turn_external\";"
+            ? "-- Voice and video calls: credentials for the family's STUN/TURN server (XEP-0215)\n" +
+              '    "turn_external";'
             : "-- (calls are turned off: no STUN/TURN service)",
-        CALLS: model.calls ? renderProsodyCallSettings(model, paths, listeners).trimEnd() : "-- Calls are turned off (family-xmpp:calls is false).",
+        CALLS: model.calls
+            ? renderProsodyCallSettings(model, paths, listeners).trimEnd()
+            : "-- Calls are turned off (family-xmpp:calls is false).",
     });
 }
 

@@ -12,12 +12,26 @@ export function renderWaitForCloudInit(): string {
     return fillTemplate("wait-for-cloud-init.sh", {});
 }
 
-export function renderEnsureAccount(model: FamilyModel, username: string, prosodyctl = SERVER_PROSODYCTL): string {
-    return fillTemplate("ensure-account.sh", { JID: shellWord(jidOf(model, username)), PROSODYCTL: prosodyctl });
+export function renderEnsureAccount(
+    model: FamilyModel,
+    username: string,
+    prosodyctl = SERVER_PROSODYCTL,
+): string {
+    return fillTemplate("ensure-account.sh", {
+        JID: shellWord(jidOf(model, username)),
+        PROSODYCTL: prosodyctl,
+    });
 }
 
-export function renderDeleteAccount(model: FamilyModel, username: string, prosodyctl = SERVER_PROSODYCTL): string {
-    return fillTemplate("delete-account.sh", { JID: shellWord(jidOf(model, username)), PROSODYCTL: prosodyctl });
+export function renderDeleteAccount(
+    model: FamilyModel,
+    username: string,
+    prosodyctl = SERVER_PROSODYCTL,
+): string {
+    return fillTemplate("delete-account.sh", {
+        JID: shellWord(jidOf(model, username)),
+        PROSODYCTL: prosodyctl,
+    });
 }
 
 /** A secret as a provisioning script reads it: one line on stdin (`IFS= read -r`). */
@@ -33,7 +47,11 @@ export function renderSyncFamilyFiles(
 ): string {
     const writes = files.map((file) => {
         const base64 = base64Lines(file.content);
-        return `write_file ${shellWord(file.path)} ${shellWord(file.owner)} ${file.permissions} <<'${HEREDOC_END}'\n${base64}${HEREDOC_END}`;
+        return (
+            `write_file ${shellWord(file.path)} ${shellWord(file.owner)} ${file.permissions} ` +
+            `<<'${HEREDOC_END}'\n` +
+            `${base64}${HEREDOC_END}`
+        );
     });
     return fillTemplate("sync-family-files.sh", {
         WRITE_FILES: writes.join("\n"),

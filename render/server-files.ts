@@ -58,7 +58,9 @@ export function renderAuthorizedKeys(model: FamilyModel, deployPublicKey?: strin
     const keys = [...model.sshPublicKeys, ...(deployPublicKey ? [deployPublicKey.trim()] : [])];
     return {
         path: "/root/.ssh/authorized_keys",
-        content: `# Rendered by family-xmpp: the family's admin keys, then the stack's own deploy key.\n${keys.map((key) => `${key}\n`).join("")}`,
+        content:
+            "# Rendered by family-xmpp: the family's admin keys, then the stack's own deploy key.\n" +
+            `${keys.map((key) => `${key}\n`).join("")}`,
         permissions: "0600",
         owner: "root:root",
         afterPackages: false,
@@ -67,11 +69,19 @@ export function renderAuthorizedKeys(model: FamilyModel, deployPublicKey?: strin
 
 /** The family files as the VPS has them: Prosody's files, root's authorized keys, certbot's hook. */
 export function renderServerFamilyFiles(model: FamilyModel, deployPublicKey?: string): ServerFile[] {
-    return [...renderFamilyFiles(model), renderAuthorizedKeys(model, deployPublicKey), renderImportHookFile(model)];
+    return [
+        ...renderFamilyFiles(model),
+        renderAuthorizedKeys(model, deployPublicKey),
+        renderImportHookFile(model),
+    ];
 }
 
 /** Every file the server boots with: the system's hardening plus the family's files. */
-export function renderServerFiles(model: FamilyModel, volumeDevice: string, deployPublicKey?: string): ServerFile[] {
+export function renderServerFiles(
+    model: FamilyModel,
+    volumeDevice: string,
+    deployPublicKey?: string,
+): ServerFile[] {
     const system: ServerFile[] = [
         {
             path: "/etc/ssh/sshd_config.d/10-family-xmpp.conf",

@@ -18,7 +18,8 @@ export function fillTemplate(templateName: string, values: Readonly<Record<strin
         return value;
     });
     const unused = Object.keys(values).filter((name) => !used.has(name));
-    if (unused.length > 0) throw new Error(`template ${templateName}: no placeholder for ${unused.join(", ")}`);
+    if (unused.length > 0)
+        throw new Error(`template ${templateName}: no placeholder for ${unused.join(", ")}`);
     return filled;
 }
 
@@ -34,5 +35,7 @@ export function shellWord(value: string): string {
 
 /** Content as base64 in 76-character lines, for a quoted here-document in a provisioning script. */
 export function base64Lines(content: string): string {
-    return Buffer.from(content, "utf8").toString("base64").replace(/.{1,76}/g, "$&\n");
+    return Buffer.from(content, "utf8")
+        .toString("base64")
+        .replace(/.{1,76}/g, "$&\n");
 }

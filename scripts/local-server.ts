@@ -1,12 +1,26 @@
 import { ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import {
+    chmodSync,
+    chownSync,
+    closeSync,
+    existsSync,
+    mkdirSync,
+    openSync,
+    readFileSync,
+    writeFileSync,
+} from "node:fs";
 import { connect } from "node:net";
 import { join, resolve } from "node:path";
 import { FamilyModel, jidOf } from "../model/family";
 import { certificateNames } from "../render/certificates";
 import { Listeners, PRODUCTION_LISTENERS, ServerPaths } from "../render/layout";
-import { renderDeleteAccount, renderEnsureAccount, renderSyncFamilyFiles, secretOnStdin } from "../render/provisioning";
+import {
+    renderDeleteAccount,
+    renderEnsureAccount,
+    renderSyncFamilyFiles,
+    secretOnStdin,
+} from "../render/provisioning";
 import { renderSyncRooms } from "../render/rooms";
 import { renderSyncCallSecret } from "../render/calls";
 import { renderFamilyFiles, ServerFile } from "../render/server-files";
@@ -52,7 +66,10 @@ export class LocalServerError extends Error {}
 const RUNS_AS_ROOT = process.getuid?.() === 0;
 
 export function prosodyInstalled(): boolean {
-    return spawnSync("sh", ["-c", "command -v prosody && command -v prosodyctl"], { stdio: "ignore" }).status === 0;
+    return (
+        spawnSync("sh", ["-c", "command -v prosody && command -v prosodyctl"], { stdio: "ignore" }).status ===
+        0
+    );
 }
 
 export function localPaths(stateDir: string): ServerPaths {
@@ -72,7 +89,9 @@ export function localPaths(stateDir: string): ServerPaths {
 
 export async function startLocalServer(options: LocalServerOptions): Promise<LocalServer> {
     if (!prosodyInstalled()) {
-        throw new LocalServerError("Prosody is not installed. On Debian or Ubuntu: sudo apt-get install prosody");
+        throw new LocalServerError(
+            "Prosody is not installed. On Debian or Ubuntu: sudo apt-get install prosody",
+        );
     }
     const { model } = options;
     const stateDir = resolve(options.stateDir);
@@ -88,20 +107,31 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
         turnPort: PRODUCTION_LISTENERS.turnPort + options.portOffset,
         turnsPort: PRODUCTION_LISTENERS.turnsPort + options.portOffset,
     };
-    for (const dir of [stateDir, paths.dataPath, paths.certificatesDir, paths.prosodySecretsDir]) mkdirSync(dir, { recursive: true, mode: 0o750 });
+    for (const dir of [stateDir, paths.dataPath, paths.certificatesDir, paths.prosodySecretsDir])
+        mkdirSync(dir, { recursive: true, mode: 0o750 });
     await refusePortInUse(listeners.c2sPort);
 
     const caCertificate = ensureCertificates(stateDir, paths.certificatesDir, model);
     const owner = RUNS_AS_ROOT ? "root:prosody" : `${process.getuid?.()}:${process.getgid?.()}`;
     const familyFiles = (m: FamilyModel) => renderFamilyFiles(m, paths, listeners, owner);
-    const prosodyctl = `${RUNS_AS_ROOT ? "runuser -u prosody -- " : ""}prosodyctl --config ${shellWord(paths.prosodyConfig)}`;
+    const prosodyctl =
+        `${RUNS_AS_ROOT ? "runuser -u prosody -- " : ""}` +
+        `prosodyctl --config ${shellWord(paths.prosodyConfig)}`;
     for (const file of familyFiles(model)) writeServerFile(file);
     if (RUNS_AS_ROOT) chownTree(stateDir);
-    const turn = model.calls ? startCalls(model, paths, listeners, { owner, prosodyctl, stateDir, netns: options.turn?.netns }) : undefined;
+    const turn = model.calls
+        ? startCalls(model, paths, listeners, { owner, prosodyctl, stateDir, netns: options.turn?.netns })
+        : undefined;
 
     const prosody = startProsody(paths, stateDir);
     try {
-        if (turn) await waitForPort(listeners.turnPort, turn, join(stateDir, "turnserver.log"), listeners.turnInterfaces[0]);
+        if (turn)
+            await waitForPort(
+                listeners.turnPort,
+                turn,
+                join(stateDir, "turnserver.log"),
+                listeners.turnInterfaces[0],
+            );
         await waitForPort(listeners.c2sPort, prosody, paths.logFile);
         const credentials = ensureAccounts(model, stateDir, prosodyctl);
         runScript(renderSyncRooms(model, prosodyctl));
@@ -159,12 +189,24 @@ function startCalls(
     });
     runScript(script, secretOnStdin(readFileSync(secretFile, "utf8").trim()));
     if (!coturnInstalled()) {
-        console.warn("coturn is not installed (apt-get install coturn): apps get TURN credentials, but nothing answers them");
+        console.warn(
+            "coturn is not installed (apt-get install coturn): " +
+                "apps get TURN credentials, but nothing answers them",
+        );
         return undefined;
     }
-    const command = [...(options.netns ? ["ip", "netns", "exec", options.netns] : []), "turnserver", "-c", paths.turnConfig, "--pidfile="];
+    const command = [
+        ...(options.netns ? ["ip", "netns", "exec", options.netns] : []),
+        "turnserver",
+        "-c",
+        paths.turnConfig,
+        "--pidfile=",
+    ];
     const log = openSync(join(options.stateDir, "turnserver.log"), "a");
-    const coturn = spawn(command[0], command.slice(1), { cwd: options.stateDir, stdio: ["ignore", log, log] });
+    const coturn = spawn(command[0], command.slice(1), {
+        cwd: options.stateDir,
+        stdio: ["ignore", log, log],
+    });
     closeSync(log);
     return coturn;
 }
@@ -183,20 +225,65 @@ export function ensureCertificates(stateDir: string, certificatesDir: string, mo
     const caCert = join(stateDir, "ca.crt");
     const key = join(certificatesDir, `${model.domain}.key`);
     const cert = join(certificatesDir, `${model.domain}.crt`);
-    const openssl = (...args: string[]) => execFileSync("openssl", args, { stdio: ["ignore", "ignore", "pipe"] });
+    const openssl = (...args: string[]) =>
+        execFileSync("openssl", args, { stdio: ["ignore", "ignore", "pipe"] });
     if (!existsSync(caCert)) {
-        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "3650",
-            "-subj", "/CN=family-xmpp local try-out CA", "-keyout", caKey, "-out", caCert);
+        openssl(
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "3650",
+            "-subj",
+            "/CN=family-xmpp local try-out CA",
+            "-keyout",
+            caKey,
+            "-out",
+            caCert,
+        );
     }
     if (!existsSync(cert)) {
         const request = join(stateDir, "server.csr");
         const extensions = join(stateDir, "server.ext");
-        const names = certificateNames(model).map((name) => `DNS:${name}`).join(",");
+        const names = certificateNames(model)
+            .map((name) => `DNS:${name}`)
+            .join(",");
         writeFileSync(extensions, `subjectAltName=${names}\nextendedKeyUsage=serverAuth,clientAuth\n`);
-        openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", `/CN=${model.domain}`,
-            "-keyout", key, "-out", request);
-        openssl("x509", "-req", "-in", request, "-CA", caCert, "-CAkey", caKey, "-CAcreateserial", "-days", "825",
-            "-extfile", extensions, "-out", cert);
+        openssl(
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-subj",
+            `/CN=${model.domain}`,
+            "-keyout",
+            key,
+            "-out",
+            request,
+        );
+        openssl(
+            "x509",
+            "-req",
+            "-in",
+            request,
+            "-CA",
+            caCert,
+            "-CAkey",
+            caKey,
+            "-CAcreateserial",
+            "-days",
+            "825",
+            "-extfile",
+            extensions,
+            "-out",
+            cert,
+        );
     }
     return readFileSync(caCert, "utf8");
 }
@@ -232,13 +319,17 @@ function ensureAccounts(model: FamilyModel, stateDir: string, prosodyctl: string
 function runScript(script: string, stdin = ""): void {
     const result = spawnSync("sh", ["-c", script], { input: stdin, encoding: "utf8" });
     if (result.status !== 0) {
-        throw new LocalServerError(`a provisioning script failed (exit ${result.status}): ${result.stderr.trim()}`);
+        throw new LocalServerError(
+            `a provisioning script failed (exit ${result.status}): ${result.stderr.trim()}`,
+        );
     }
 }
 
 async function refusePortInUse(port: number): Promise<void> {
     if (await portOpen(port)) {
-        throw new LocalServerError(`port ${port} on 127.0.0.1 is in use (another Prosody?); stop it or pass --port-offset`);
+        throw new LocalServerError(
+            `port ${port} on 127.0.0.1 is in use (another Prosody?); stop it or pass --port-offset`,
+        );
     }
 }
 
@@ -246,14 +337,24 @@ async function refusePortInUse(port: number): Promise<void> {
 export function portOpen(port: number, host = "127.0.0.1"): Promise<boolean> {
     return new Promise((done) => {
         const socket = connect({ host, port });
-        socket.once("connect", () => { socket.destroy(); done(true); });
+        socket.once("connect", () => {
+            socket.destroy();
+            done(true);
+        });
         socket.once("error", () => done(false));
     });
 }
 
-async function waitForPort(port: number, server: ChildProcess, logFile: string, host = "127.0.0.1"): Promise<void> {
+async function waitForPort(
+    port: number,
+    server: ChildProcess,
+    logFile: string,
+    host = "127.0.0.1",
+): Promise<void> {
     let stderr = "";
-    server.stderr?.on("data", (chunk: Buffer) => { stderr += chunk.toString(); });
+    server.stderr?.on("data", (chunk: Buffer) => {
+        stderr += chunk.toString();
+    });
     const deadline = Date.now() + 20_000;
     while (Date.now() < deadline) {
         if (server.exitCode !== null) break;
@@ -261,14 +362,19 @@ async function waitForPort(port: number, server: ChildProcess, logFile: string, 
         await new Promise((done) => setTimeout(done, 100));
     }
     const log = existsSync(logFile) ? readFileSync(logFile, "utf8").split("\n").slice(-15).join("\n") : "";
-    throw new LocalServerError(`${server.spawnargs.join(" ")} did not start listening on ${host}:${port}.\n${stderr}${log}`);
+    throw new LocalServerError(
+        `${server.spawnargs.join(" ")} did not start listening on ${host}:${port}.\n${stderr}${log}`,
+    );
 }
 
 function stopProcess(server: ChildProcess): Promise<void> {
     if (server.exitCode !== null || server.signalCode !== null) return Promise.resolve();
     return new Promise((done) => {
         const force = setTimeout(() => server.kill("SIGKILL"), 10_000);
-        server.once("exit", () => { clearTimeout(force); done(); });
+        server.once("exit", () => {
+            clearTimeout(force);
+            done();
+        });
         server.kill("SIGTERM");
     });
 }

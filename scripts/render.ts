@@ -22,7 +22,10 @@ const { values } = parseArgs({
     },
 });
 if (!values["stack-config"] || !values.out) {
-    console.error("usage: npm run render -- --stack-config Pulumi.<stack>.yaml --out <dir> [--ipv4 A] [--ipv6 AAAA] [--volume-id N] [--deploy-public-key KEY]");
+    console.error(
+        "usage: npm run render -- --stack-config Pulumi.<stack>.yaml --out <dir> " +
+            "[--ipv4 A] [--ipv6 AAAA] [--volume-id N] [--deploy-public-key KEY]",
+    );
     process.exit(2);
 }
 const model = loadStackConfigOrExit(values["stack-config"]);
@@ -34,6 +37,10 @@ const write = (path: string, content: string) => {
 };
 const volumeDevice = hetznerVolumeDevice(values["volume-id"] ?? "0");
 write(join(out, "cloud-init.yaml"), renderCloudInit(model, volumeDevice, values["deploy-public-key"]));
-write(join(out, "dns.zone"), renderZoneFile(renderDnsRecords(model, { ipv4: values.ipv4 ?? "", ipv6: values.ipv6 ?? "" })));
-for (const file of renderServerFiles(model, volumeDevice, values["deploy-public-key"])) write(join(out, "rootfs", file.path), file.content);
+write(
+    join(out, "dns.zone"),
+    renderZoneFile(renderDnsRecords(model, { ipv4: values.ipv4 ?? "", ipv6: values.ipv6 ?? "" })),
+);
+for (const file of renderServerFiles(model, volumeDevice, values["deploy-public-key"]))
+    write(join(out, "rootfs", file.path), file.content);
 console.log(`Rendered ${model.hostname} for ${model.domain} into ${out}`);

@@ -35,25 +35,40 @@ async function main(): Promise<void> {
 
 function installProsodyIfMissing(): void {
     if (prosodyInstalled() || process.getuid?.() !== 0) return;
-    console.log("Prosody is missing; installing Debian's packages (apt-get install prosody prosody-modules coturn)...");
+    console.log(
+        "Prosody is missing; installing Debian's packages " +
+            "(apt-get install prosody prosody-modules coturn)...",
+    );
     const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
     spawnSync("apt-get", ["update"], { stdio: "inherit", env });
-    spawnSync("apt-get", ["install", "-y", "prosody", "prosody-modules", "coturn", "openssl"], { stdio: "inherit", env });
+    spawnSync("apt-get", ["install", "-y", "prosody", "prosody-modules", "coturn", "openssl"], {
+        stdio: "inherit",
+        env,
+    });
 }
 
 function printWelcome(server: LocalServer): void {
     const { model, listeners, stateDir } = server;
-    console.log(`\nThe family server for ${model.domain} runs on 127.0.0.1:${listeners.c2sPort} (Prosody, the same config the VPS gets).\n`);
+    console.log(
+        `\nThe family server for ${model.domain} runs on 127.0.0.1:${listeners.c2sPort} ` +
+            "(Prosody, the same config the VPS gets).\n",
+    );
     console.log("Accounts (also in " + join(stateDir, "credentials.json") + "):");
     for (const [jid, password] of Object.entries(server.credentials)) console.log(`  ${jid}  ${password}`);
     console.log(`
 Connect a desktop app (Gajim, Dino) with one of these accounts:
   - Gajim: Add account > Advanced: "Use custom hostname and port": host 127.0.0.1, port ${listeners.c2sPort}.
-  - Dino: it looks up ${model.domain} in DNS; add "127.0.0.1 ${model.domain}" to /etc/hosts${listeners.c2sPort === 5222 ? "" : " and use --port-offset 0"}.
-  The certificate is signed by a local CA made for this try-out (${join(stateDir, "ca.crt")}); accept it when the app asks.
-Every member sees the others of their group in the contact list at once.${model.calls ? `
+  - Dino: it looks up ${model.domain} in DNS; add "127.0.0.1 ${model.domain}" to /etc/hosts\
+${listeners.c2sPort === 5222 ? "" : " and use --port-offset 0"}.
+  The certificate is signed by a local CA made for this try-out (${join(stateDir, "ca.crt")}); \
+accept it when the app asks.
+Every member sees the others of their group in the contact list at once.${
+        model.calls
+            ? `
 Calls: coturn runs on 127.0.0.1:${listeners.turnPort} and the apps get its credentials from Prosody; it
-relays only to public addresses, so calls between apps on this machine connect directly.` : ""}
+relays only to public addresses, so calls between apps on this machine connect directly.`
+            : ""
+    }
 
 Ctrl-C stops the server; accounts and history stay in ${stateDir} for the next run.`);
 }

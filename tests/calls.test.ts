@@ -22,13 +22,18 @@ import { login, Session } from "./support/xmpp";
 
 const FAMILY = familyModel({
     domain: "calls.test",
-    members: [{ username: "anna", name: "Anna", admin: true }, { username: "bo", name: "Bo" }],
+    members: [
+        { username: "anna", name: "Anna", admin: true },
+        { username: "bo", name: "Bo" },
+    ],
 });
 const HOSTNAME = FAMILY.hostname;
 
-const missing = !prosodyInstalled() ? "Prosody is not installed (apt-get install prosody)"
-    : !coturnInstalled() ? "coturn is not installed (apt-get install coturn)"
-        : TurnLab.possible();
+const missing = !prosodyInstalled()
+    ? "Prosody is not installed (apt-get install prosody)"
+    : !coturnInstalled()
+      ? "coturn is not installed (apt-get install coturn)"
+      : TurnLab.possible();
 if (missing && process.env.CI === "true") throw new Error(`${missing}; .ci/run should provide it`);
 
 describe("calls through the family's TURN server", { skip: missing }, () => {
@@ -64,19 +69,25 @@ describe("calls through the family's TURN server", { skip: missing }, () => {
 
     const turn = (transport: "udp" | "tcp") => turnService(services, transport);
 
-    it("offers a member STUN, TURN over UDP and TCP, and TURN over TLS on the server's host name (XEP-0215)", () => {
-        const { turnPort, turnsPort } = server.listeners;
-        assert.deepEqual(
-            services.map(({ type, transport, host, port }) => `${type}:${transport} ${host}:${port}`).sort(),
-            [
-                `stun:tcp ${HOSTNAME}:${turnPort}`,
-                `stun:udp ${HOSTNAME}:${turnPort}`,
-                `turn:tcp ${HOSTNAME}:${turnPort}`,
-                `turn:udp ${HOSTNAME}:${turnPort}`,
-                `turns:tcp ${HOSTNAME}:${turnsPort}`,
-            ],
-        );
-    });
+    it(
+        "offers a member STUN, TURN over UDP and TCP, " +
+            "and TURN over TLS on the server's host name (XEP-0215)",
+        () => {
+            const { turnPort, turnsPort } = server.listeners;
+            assert.deepEqual(
+                services
+                    .map(({ type, transport, host, port }) => `${type}:${transport} ${host}:${port}`)
+                    .sort(),
+                [
+                    `stun:tcp ${HOSTNAME}:${turnPort}`,
+                    `stun:udp ${HOSTNAME}:${turnPort}`,
+                    `turn:tcp ${HOSTNAME}:${turnPort}`,
+                    `turn:udp ${HOSTNAME}:${turnPort}`,
+                    `turns:tcp ${HOSTNAME}:${turnsPort}`,
+                ],
+            );
+        },
+    );
 
     it("gives TURN credentials that expire in a day", () => {
         const { username, password, expires } = turn("udp");
@@ -88,50 +99,97 @@ describe("calls through the family's TURN server", { skip: missing }, () => {
 
     it("relays a call over UDP with those credentials (coturn's turnutils_uclient)", async () => {
         const { username = "", password = "" } = turn("udp");
-        const result = await relayThrough({ server: lab.serverAddress, port: server.listeners.turnPort, transport: "udp", username, password, peer: lab.peerAddress });
+        const result = await relayThrough({
+            server: lab.serverAddress,
+            port: server.listeners.turnPort,
+            transport: "udp",
+            username,
+            password,
+            peer: lab.peerAddress,
+        });
         assert.equal(result.echoed, RELAY_MESSAGES, result.output);
     });
 
     it("relays a call over TCP, for networks that block UDP", async () => {
         const { username = "", password = "" } = turn("tcp");
-        const result = await relayThrough({ server: lab.serverAddress, port: server.listeners.turnPort, transport: "tcp", username, password, peer: lab.peerAddress });
-        assert.equal(result.echoed, RELAY_MESSAGES, result.output);
-    });
-
-    it("relays a call over TLS with the family's certificate, for networks that let only TLS through", async () => {
-        const { username = "", password = "" } = turn("tcp");
         const result = await relayThrough({
-            server: lab.serverAddress, port: server.listeners.turnsPort, transport: "tls", username, password,
-            peer: lab.peerAddress, caFile: join(stateDir, "ca.crt"), tlsName: HOSTNAME,
+            server: lab.serverAddress,
+            port: server.listeners.turnPort,
+            transport: "tcp",
+            username,
+            password,
+            peer: lab.peerAddress,
         });
         assert.equal(result.echoed, RELAY_MESSAGES, result.output);
     });
 
+    it(
+        "relays a call over TLS with the family's certificate, " + "for networks that let only TLS through",
+        async () => {
+            const { username = "", password = "" } = turn("tcp");
+            const result = await relayThrough({
+                server: lab.serverAddress,
+                port: server.listeners.turnsPort,
+                transport: "tls",
+                username,
+                password,
+                peer: lab.peerAddress,
+                caFile: join(stateDir, "ca.crt"),
+                tlsName: HOSTNAME,
+            });
+            assert.equal(result.echoed, RELAY_MESSAGES, result.output);
+        },
+    );
+
     it("refuses credentials that were not made from the family's secret", async () => {
         const { username = "" } = turn("udp");
-        const result = await relayThrough({ server: lab.serverAddress, port: server.listeners.turnPort, transport: "udp", username, password: "bm90IHRoZSBzZWNyZXQ=", peer: lab.peerAddress });
+        const result = await relayThrough({
+            server: lab.serverAddress,
+            port: server.listeners.turnPort,
+            transport: "udp",
+            username,
+            password: "bm90IHRoZSBzZWNyZXQ=",
+            peer: lab.peerAddress,
+        });
         assert.equal(result.echoed, 0);
         assert.match(result.output, /Cannot complete Allocation/);
     });
 
-    it("never relays into private, loopback or link-local networks (the cloud's metadata service)", async () => {
-        const { username = "", password = "" } = turn("udp");
-        for (const peerAddress of ["127.0.0.1", "10.0.0.2", "192.168.1.1", "169.254.169.254"]) {
-            const result = await relayThrough({ server: lab.serverAddress, port: server.listeners.turnPort, transport: "udp", username, password, peer: peerAddress });
-            assert.equal(result.echoed, 0, `relayed to ${peerAddress}`);
-            assert.match(result.output, /403 \(Forbidden IP\)/, peerAddress);
-        }
-    });
+    it(
+        "never relays into private, loopback or link-local networks " + "(the cloud's metadata service)",
+        async () => {
+            const { username = "", password = "" } = turn("udp");
+            for (const peerAddress of ["127.0.0.1", "10.0.0.2", "192.168.1.1", "169.254.169.254"]) {
+                const result = await relayThrough({
+                    server: lab.serverAddress,
+                    port: server.listeners.turnPort,
+                    transport: "udp",
+                    username,
+                    password,
+                    peer: peerAddress,
+                });
+                assert.equal(result.echoed, 0, `relayed to ${peerAddress}`);
+                assert.match(result.output, /403 \(Forbidden IP\)/, peerAddress);
+            }
+        },
+    );
 
     it("changes nothing and restarts nothing when the calls step runs again with the same secret", () => {
-        const rerun = spawnSync("sh", ["-c", renderSyncCallSecret(FAMILY, {
-            paths: server.paths,
-            listeners: server.listeners,
-            owners: { turn: "root:root", prosody: "root:prosody" },
-            prosodyctl: `prosodyctl --config ${server.paths.prosodyConfig}`,
-            restartTurn: "echo 'coturn restarted'",
-            installTurn: "echo 'coturn installed'",
-        })], { input: `${readFileSync(join(stateDir, "calls-secret"), "utf8").trim()}\n`, encoding: "utf8" });
+        const rerun = spawnSync(
+            "sh",
+            [
+                "-c",
+                renderSyncCallSecret(FAMILY, {
+                    paths: server.paths,
+                    listeners: server.listeners,
+                    owners: { turn: "root:root", prosody: "root:prosody" },
+                    prosodyctl: `prosodyctl --config ${server.paths.prosodyConfig}`,
+                    restartTurn: "echo 'coturn restarted'",
+                    installTurn: "echo 'coturn installed'",
+                }),
+            ],
+            { input: `${readFileSync(join(stateDir, "calls-secret"), "utf8").trim()}\n`, encoding: "utf8" },
+        );
         assert.equal(rerun.status, 0, rerun.stderr);
         assert.equal(rerun.stdout, "family-xmpp: the calls secret is in place\n");
     });
@@ -145,23 +203,44 @@ describe("calls through the family's TURN server", { skip: missing }, () => {
         assert.equal(statSync(prosodyCopy).mode & 0o777, 0o640);
     });
 
-    it("serves a renewed certificate for TURN over TLS after certbot's deploy hook, without a restart", async () => {
-        const renewal = renewedCertificate(FAMILY);
-        const hook = renderImportHook(FAMILY, {
-            prosodyctl: `prosodyctl --config ${server.paths.prosodyConfig}`,
-            liveDir: renewal.liveDir,
-            paths: server.paths,
-            // What systemd's `kill --signal=USR2` does on the VPS.
-            reloadTurnCertificate: `pkill -USR2 -x -f ${shellWord(`turnserver -c ${server.paths.turnConfig} --pidfile=`)}`,
-        });
-        const hookRun = spawnSync("sh", ["-c", hook], { encoding: "utf8" });
-        assert.equal(hookRun.status, 0, hookRun.stdout + hookRun.stderr);
-        await new Promise((done) => setTimeout(done, 500));
+    it(
+        "serves a renewed certificate for TURN over TLS after certbot's deploy hook, " + "without a restart",
+        async () => {
+            const renewal = renewedCertificate(FAMILY);
+            const hook = renderImportHook(FAMILY, {
+                prosodyctl: `prosodyctl --config ${server.paths.prosodyConfig}`,
+                liveDir: renewal.liveDir,
+                paths: server.paths,
+                // What systemd's `kill --signal=USR2` does on the VPS.
+                reloadTurnCertificate:
+                    "pkill -USR2 -x -f " +
+                    `${shellWord(`turnserver -c ${server.paths.turnConfig} --pidfile=`)}`,
+            });
+            const hookRun = spawnSync("sh", ["-c", hook], { encoding: "utf8" });
+            assert.equal(hookRun.status, 0, hookRun.stdout + hookRun.stderr);
+            await new Promise((done) => setTimeout(done, 500));
 
-        const { username = "", password = "" } = turn("tcp");
-        const attempt = { server: lab.serverAddress, port: server.listeners.turnsPort, transport: "tls" as const, username, password, peer: lab.peerAddress, tlsName: HOSTNAME };
-        assert.equal((await relayThrough({ ...attempt, caFile: renewal.caFile })).echoed, RELAY_MESSAGES, "the renewed certificate");
-        assert.equal((await relayThrough({ ...attempt, caFile: join(stateDir, "ca.crt") })).echoed, 0, "the old certificate is still served");
-        renewal.remove();
-    });
+            const { username = "", password = "" } = turn("tcp");
+            const attempt = {
+                server: lab.serverAddress,
+                port: server.listeners.turnsPort,
+                transport: "tls" as const,
+                username,
+                password,
+                peer: lab.peerAddress,
+                tlsName: HOSTNAME,
+            };
+            assert.equal(
+                (await relayThrough({ ...attempt, caFile: renewal.caFile })).echoed,
+                RELAY_MESSAGES,
+                "the renewed certificate",
+            );
+            assert.equal(
+                (await relayThrough({ ...attempt, caFile: join(stateDir, "ca.crt") })).echoed,
+                0,
+                "the old certificate is still served",
+            );
+            renewal.remove();
+        },
+    );
 });

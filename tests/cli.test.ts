@@ -12,12 +12,17 @@ import { hasTool } from "./support/tools";
 const ROOT = join(__dirname, "..");
 
 function tsxRun(script: string, args: string[]) {
-    return spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "scripts", script), ...args], { cwd: ROOT, encoding: "utf8" });
+    return spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "scripts", script), ...args], {
+        cwd: ROOT,
+        encoding: "utf8",
+    });
 }
 
 function stackFile(config: Record<string, unknown>): string {
     const file = join(mkdtempSync(join(tmpdir(), "stack-")), "Pulumi.test.yaml");
-    const namespaced = Object.fromEntries(Object.entries(config).map(([key, value]) => [`family-xmpp:${key}`, value]));
+    const namespaced = Object.fromEntries(
+        Object.entries(config).map(([key, value]) => [`family-xmpp:${key}`, value]),
+    );
     writeFileSync(file, dump({ config: { "hcloud:token": { secure: "v1:abc" }, ...namespaced } }));
     return file;
 }
@@ -28,7 +33,11 @@ function unseenFamily(): Record<string, unknown> {
     const pick = () => letters[Math.floor(Math.random() * letters.length)];
     const usernames = new Set<string>();
     while (usernames.size < 6) usernames.add(`${pick()}${pick()}${pick()}${Math.floor(Math.random() * 100)}`);
-    const members = [...usernames].map((username, index) => ({ username, name: `Member ${username.toUpperCase()}`, admin: index === 0 }));
+    const members = [...usernames].map((username, index) => ({
+        username,
+        name: `Member ${username.toUpperCase()}`,
+        admin: index === 0,
+    }));
     const half = Math.ceil(members.length / 2);
     return {
         domain: `family-${Math.random().toString(36).slice(2, 8)}.example`,
@@ -49,82 +58,154 @@ describe("npm run render", () => {
         const result = tsxRun("render.ts", ["--stack-config", stackFile(config), "--out", out]);
         assert.equal(result.status, 0, result.stderr);
         const domain = String(config.domain);
-        assert.match(readFileSync(join(out, "dns.zone"), "utf8"), new RegExp(`^_xmpp-client\\._tcp\\.${domain.replace(/\./g, "\\.")}\\.\\t`, "m"));
-        assert.match(readFileSync(join(out, "rootfs/etc/prosody/prosody.cfg.lua"), "utf8"), new RegExp(`^VirtualHost "${domain}"$`, "m"));
+        assert.match(
+            readFileSync(join(out, "dns.zone"), "utf8"),
+            new RegExp(`^_xmpp-client\\._tcp\\.${domain.replace(/\./g, "\\.")}\\.\\t`, "m"),
+        );
+        assert.match(
+            readFileSync(join(out, "rootfs/etc/prosody/prosody.cfg.lua"), "utf8"),
+            new RegExp(`^VirtualHost "${domain}"$`, "m"),
+        );
         const groups = readFileSync(join(out, "rootfs/etc/prosody/family-groups.txt"), "utf8");
-        for (const member of config.members as { username: string }[]) assert.ok(groups.includes(`${member.username}@${domain}=`));
+        for (const member of config.members as { username: string }[])
+            assert.ok(groups.includes(`${member.username}@${domain}=`));
         assert.ok(existsSync(join(out, "rootfs/usr/local/sbin/family-xmpp-first-boot")));
         if (!hasTool(t, "cloud-init", "cloud-init")) return;
-        const schema = spawnSync("cloud-init", ["schema", "-c", join(out, "cloud-init.yaml")], { encoding: "utf8" });
+        const schema = spawnSync("cloud-init", ["schema", "-c", join(out, "cloud-init.yaml")], {
+            encoding: "utf8",
+        });
         assert.equal(schema.status, 0, schema.stdout + schema.stderr);
     });
 
     it("writes the same bytes for the same config", () => {
         const file = stackFile(unseenFamily());
-        const [first, second] = [mkdtempSync(join(tmpdir(), "render-")), mkdtempSync(join(tmpdir(), "render-"))];
-        for (const out of [first, second]) assert.equal(tsxRun("render.ts", ["--stack-config", file, "--out", out]).status, 0);
+        const [first, second] = [
+            mkdtempSync(join(tmpdir(), "render-")),
+            mkdtempSync(join(tmpdir(), "render-")),
+        ];
+        for (const out of [first, second])
+            assert.equal(tsxRun("render.ts", ["--stack-config", file, "--out", out]).status, 0);
         for (const name of ["cloud-init.yaml", "dns.zone", "rootfs/etc/prosody/prosody.cfg.lua"]) {
-            assert.equal(readFileSync(join(first, name), "utf8"), readFileSync(join(second, name), "utf8"), name);
+            assert.equal(
+                readFileSync(join(first, name), "utf8"),
+                readFileSync(join(second, name), "utf8"),
+                name,
+            );
         }
     });
 
     it("lists every problem of a bad config on stderr and exits with 2, without a stack trace", () => {
-        const file = stackFile({ domain: "Bad Domain", members: [{ username: "Anna", name: "Anna" }, { username: "anna", name: "Anna 2" }] });
-        const result = tsxRun("render.ts", ["--stack-config", file, "--out", mkdtempSync(join(tmpdir(), "render-"))]);
+        const file = stackFile({
+            domain: "Bad Domain",
+            members: [
+                { username: "Anna", name: "Anna" },
+                { username: "anna", name: "Anna 2" },
+            ],
+        });
+        const result = tsxRun("render.ts", [
+            "--stack-config",
+            file,
+            "--out",
+            mkdtempSync(join(tmpdir(), "render-")),
+        ]);
         assert.equal(result.status, 2);
         assert.match(result.stderr, /The family-xmpp config has 3 problems:/);
-        assert.match(result.stderr, /- family-xmpp:domain: "Bad Domain" may only contain letters a-z, digits, hyphens and dots\n/);
+        assert.match(
+            result.stderr,
+            /- family-xmpp:domain: "Bad Domain" may only contain letters a-z, digits, hyphens and dots\n/,
+        );
         assert.match(result.stderr, /- family-xmpp:members\[0\]\.username: "Anna" has uppercase letters/);
-        assert.match(result.stderr, /- family-xmpp:members\[1\]\.username: "anna" is the same address as members\[0\]/);
+        assert.match(
+            result.stderr,
+            /- family-xmpp:members\[1\]\.username: "anna" is the same address as members\[0\]/,
+        );
         assert.doesNotMatch(result.stderr, /^\s+at /m);
     });
 
     it("says so when the stack config file cannot be read", () => {
-        const result = tsxRun("render.ts", ["--stack-config", "/nonexistent/Pulumi.x.yaml", "--out", tmpdir()]);
+        const result = tsxRun("render.ts", [
+            "--stack-config",
+            "/nonexistent/Pulumi.x.yaml",
+            "--out",
+            tmpdir(),
+        ]);
         assert.equal(result.status, 2);
         assert.equal(result.stderr.trim(), "Cannot read the stack config file /nonexistent/Pulumi.x.yaml.");
     });
 });
 
-describe("npm start", { skip: prosodyInstalled() ? undefined : "Prosody is not installed (apt-get install prosody)" }, () => {
-    it("runs the family server from Pulumi.dev.yaml, writes the passwords, and stops Prosody cleanly on SIGTERM", async () => {
-        const state = mkdtempSync(join(tmpdir(), "start-"));
-        const offset = 21000 + (process.pid % 2000);
-        const child = spawn("npm", ["start", "--", "--state", state, "--port-offset", String(offset)], {
-            cwd: ROOT,
-            stdio: ["ignore", "pipe", "pipe"],
-            detached: true,
-        });
-        let output = "";
-        child.stdout.on("data", (chunk: Buffer) => { output += chunk.toString(); });
-        child.stderr.on("data", (chunk: Buffer) => { output += chunk.toString(); });
-        try {
-            await waitUntil(() => output.includes("Ctrl-C stops the server"), 60_000, () => output);
-            const port = 5222 + offset;
-            assert.match(output, new RegExp(`runs on 127\\.0\\.0\\.1:${port}`));
-            const credentials = JSON.parse(readFileSync(join(state, "credentials.json"), "utf8")) as Record<string, string>;
-            assert.deepEqual(Object.keys(credentials).sort(), [
-                "erik@johansson.example", "mamma@johansson.example", "pappa@johansson.example", "sven@johansson.example", "åsa@johansson.example",
-            ]);
-            assert.equal(statSync(join(state, "credentials.json")).mode & 0o777, 0o600);
-            assert.ok(output.includes(`pappa@johansson.example  ${credentials["pappa@johansson.example"]}`));
-            assert.equal(await portOpen(port), true);
+describe(
+    "npm start",
+    { skip: prosodyInstalled() ? undefined : "Prosody is not installed (apt-get install prosody)" },
+    () => {
+        it(
+            "runs the family server from Pulumi.dev.yaml, writes the passwords, " +
+                "and stops Prosody cleanly on SIGTERM",
+            async () => {
+                const state = mkdtempSync(join(tmpdir(), "start-"));
+                const offset = 21000 + (process.pid % 2000);
+                const child = spawn(
+                    "npm",
+                    ["start", "--", "--state", state, "--port-offset", String(offset)],
+                    {
+                        cwd: ROOT,
+                        stdio: ["ignore", "pipe", "pipe"],
+                        detached: true,
+                    },
+                );
+                let output = "";
+                child.stdout.on("data", (chunk: Buffer) => {
+                    output += chunk.toString();
+                });
+                child.stderr.on("data", (chunk: Buffer) => {
+                    output += chunk.toString();
+                });
+                try {
+                    await waitUntil(
+                        () => output.includes("Ctrl-C stops the server"),
+                        60_000,
+                        () => output,
+                    );
+                    const port = 5222 + offset;
+                    assert.match(output, new RegExp(`runs on 127\\.0\\.0\\.1:${port}`));
+                    const credentials = JSON.parse(
+                        readFileSync(join(state, "credentials.json"), "utf8"),
+                    ) as Record<string, string>;
+                    assert.deepEqual(Object.keys(credentials).sort(), [
+                        "erik@johansson.example",
+                        "mamma@johansson.example",
+                        "pappa@johansson.example",
+                        "sven@johansson.example",
+                        "åsa@johansson.example",
+                    ]);
+                    assert.equal(statSync(join(state, "credentials.json")).mode & 0o777, 0o600);
+                    assert.ok(
+                        output.includes(`pappa@johansson.example  ${credentials["pappa@johansson.example"]}`),
+                    );
+                    assert.equal(await portOpen(port), true);
 
-            const exited = new Promise((resolve) => child.once("exit", resolve));
-            // Ctrl-C in a terminal signals the whole foreground group: npm, its shell and the script.
-            process.kill(-(child.pid ?? 0), "SIGINT");
-            await exited;
-            assert.match(output, /Stopping Prosody\.\.\./);
-            assert.match(readFileSync(join(state, "prosody.log"), "utf8"), /Shutdown complete/);
-            assert.equal(await portOpen(port), false);
-        } finally {
-            if (child.exitCode === null && child.signalCode === null) process.kill(-(child.pid ?? 0), "SIGKILL");
-            rmSync(state, { recursive: true, force: true });
-        }
-    });
-});
+                    const exited = new Promise((resolve) => child.once("exit", resolve));
+                    // Ctrl-C in a terminal signals the whole foreground group: npm, its shell and the script.
+                    process.kill(-(child.pid ?? 0), "SIGINT");
+                    await exited;
+                    assert.match(output, /Stopping Prosody\.\.\./);
+                    assert.match(readFileSync(join(state, "prosody.log"), "utf8"), /Shutdown complete/);
+                    assert.equal(await portOpen(port), false);
+                } finally {
+                    if (child.exitCode === null && child.signalCode === null)
+                        process.kill(-(child.pid ?? 0), "SIGKILL");
+                    rmSync(state, { recursive: true, force: true });
+                }
+            },
+        );
+    },
+);
 
-async function waitUntil(condition: () => boolean, timeoutMs: number, describeState: () => string): Promise<void> {
+async function waitUntil(
+    condition: () => boolean,
+    timeoutMs: number,
+    describeState: () => string,
+): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!condition()) {
         if (Date.now() > deadline) throw new Error(`timed out; output so far:\n${describeState()}`);

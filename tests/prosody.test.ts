@@ -19,7 +19,6 @@ import { RawStream } from "./support/raw-stream";
 import { renewedCertificate } from "./support/renewal";
 import { login, Session } from "./support/xmpp";
 
-
 const MEMBERS = [
     { username: "anna", name: "Anna", admin: true },
     { username: "bo", name: "Bo" },
@@ -38,7 +37,8 @@ const DOMAIN = FAMILY.domain;
 const jid = (username: string) => `${username}@${DOMAIN}`;
 
 const skipReason = prosodyInstalled() ? undefined : "Prosody is not installed (apt-get install prosody)";
-if (skipReason && process.env.CI === "true") throw new Error(`${skipReason}; .ci/run should have installed it`);
+if (skipReason && process.env.CI === "true")
+    throw new Error(`${skipReason}; .ci/run should have installed it`);
 
 let server: LocalServer;
 let stateDir: string;
@@ -46,7 +46,9 @@ const sessions: Session[] = [];
 
 /** What `to` answers to service discovery (XEP-0030): its disco#info query element. */
 async function discoInfo(session: Session, to: string): Promise<Element | undefined> {
-    const result = await session.xmpp.iqCaller.request(xml("iq", { type: "get", to }, xml("query", { xmlns: "http://jabber.org/protocol/disco#info" })));
+    const result = await session.xmpp.iqCaller.request(
+        xml("iq", { type: "get", to }, xml("query", { xmlns: "http://jabber.org/protocol/disco#info" })),
+    );
     return result.getChild("query");
 }
 
@@ -56,7 +58,9 @@ function featuresOf(info: Element | undefined): string[] {
 
 /** Resolves once the server has handled everything the session sent before (a ping's answer follows them). */
 async function handledByServer(session: Session): Promise<void> {
-    await session.xmpp.iqCaller.request(xml("iq", { type: "get", to: DOMAIN }, xml("ping", { xmlns: "urn:xmpp:ping" })));
+    await session.xmpp.iqCaller.request(
+        xml("iq", { type: "get", to: DOMAIN }, xml("ping", { xmlns: "urn:xmpp:ping" })),
+    );
 }
 
 async function loggedIn(username: string, resource?: string): Promise<Session> {
@@ -68,7 +72,11 @@ async function loggedIn(username: string, resource?: string): Promise<Session> {
 describe("the family server on a real Prosody", { skip: skipReason }, () => {
     before(async () => {
         stateDir = mkdtempSync(join(tmpdir(), "family-xmpp-prosody-"));
-        server = await startLocalServer({ model: FAMILY, stateDir, portOffset: 20000 + (process.pid % 2000) });
+        server = await startLocalServer({
+            model: FAMILY,
+            stateDir,
+            portOffset: 20000 + (process.pid % 2000),
+        });
         setDefaultCACertificates([...getCACertificates("default"), server.caCertificate]);
     });
 
@@ -106,83 +114,133 @@ describe("the family server on a real Prosody", { skip: skipReason }, () => {
         const bo = await loggedIn("bo", "presence");
         await anna.xmpp.send(xml("presence"));
         await bo.xmpp.send(xml("presence"));
-        await anna.waitFor((s) => s.is("presence") && (s.attrs.from ?? "").startsWith(`${jid("bo")}/`) && !s.attrs.type, "Bo's presence");
-        await bo.waitFor((s) => s.is("presence") && (s.attrs.from ?? "").startsWith(`${jid("anna")}/`) && !s.attrs.type, "Anna's presence");
-        const requests = [...anna.received, ...bo.received].filter((s) => s.is("presence") && s.attrs.type === "subscribe");
+        await anna.waitFor(
+            (s) => s.is("presence") && (s.attrs.from ?? "").startsWith(`${jid("bo")}/`) && !s.attrs.type,
+            "Bo's presence",
+        );
+        await bo.waitFor(
+            (s) => s.is("presence") && (s.attrs.from ?? "").startsWith(`${jid("anna")}/`) && !s.attrs.type,
+            "Anna's presence",
+        );
+        const requests = [...anna.received, ...bo.received].filter(
+            (s) => s.is("presence") && s.attrs.type === "subscribe",
+        );
         assert.deepEqual(requests.map(String), []);
     });
 
-    it("advertises history, push, carbons, blocking and its contacts (XEP-0313, 0357, 0280, 0191, 0157)", async () => {
-        const anna = await loggedIn("anna", "disco");
-        const account = featuresOf(await discoInfo(anna, jid("anna")));
-        assert.ok(account.includes("urn:xmpp:mam:2"), "MAM on the account");
-        assert.ok(account.includes("urn:xmpp:push:0"), "push on the account");
-        // What OMEMO and profiles need from PEP (XEP-0163, XEP-0223, vCard4, bookmarks 2 with conversion).
-        for (const feature of [
-            "http://jabber.org/protocol/pubsub#publish-options",
-            "urn:ietf:params:xml:ns:vcard-4.0",
-            "urn:xmpp:bookmarks:1#compat",
-        ]) {
-            assert.ok(account.includes(feature), `${feature} on the account`);
-        }
-        const serverInfo = await discoInfo(anna, DOMAIN);
-        const server = featuresOf(serverInfo);
-        assert.ok(server.includes("urn:xmpp:carbons:2"), "carbons");
-        assert.ok(server.includes("urn:xmpp:blocking"), "blocking");
-        const contacts = serverInfo?.getChild("x", "jabber:x:data")?.getChildren("field")
-            .find((field) => field.attrs.var === "admin-addresses")?.getChildren("value").map((value) => value.text());
-        assert.deepEqual(contacts, [`xmpp:${jid("anna")}`]);
-    });
+    it(
+        "advertises history, push, carbons, blocking and its contacts " +
+            "(XEP-0313, 0357, 0280, 0191, 0157)",
+        async () => {
+            const anna = await loggedIn("anna", "disco");
+            const account = featuresOf(await discoInfo(anna, jid("anna")));
+            assert.ok(account.includes("urn:xmpp:mam:2"), "MAM on the account");
+            assert.ok(account.includes("urn:xmpp:push:0"), "push on the account");
+            // What OMEMO and profiles need from PEP (XEP-0163, XEP-0223, vCard4, bookmarks 2 with
+            // conversion).
+            for (const feature of [
+                "http://jabber.org/protocol/pubsub#publish-options",
+                "urn:ietf:params:xml:ns:vcard-4.0",
+                "urn:xmpp:bookmarks:1#compat",
+            ]) {
+                assert.ok(account.includes(feature), `${feature} on the account`);
+            }
+            const serverInfo = await discoInfo(anna, DOMAIN);
+            const server = featuresOf(serverInfo);
+            assert.ok(server.includes("urn:xmpp:carbons:2"), "carbons");
+            assert.ok(server.includes("urn:xmpp:blocking"), "blocking");
+            const contacts = serverInfo
+                ?.getChild("x", "jabber:x:data")
+                ?.getChildren("field")
+                .find((field) => field.attrs.var === "admin-addresses")
+                ?.getChildren("value")
+                .map((value) => value.text());
+            assert.deepEqual(contacts, [`xmpp:${jid("anna")}`]);
+        },
+    );
 
-    it("offers phones stream management, client state indication and its capabilities at login (XEP-0198, 0352, 0115)", async () => {
-        const phone = await loggedIn("bo", "features");
-        const afterLogin = phone.streamFeatures.at(-1);
-        assert.ok(afterLogin?.getChild("sm", "urn:xmpp:sm:3"), "stream management");
-        assert.ok(afterLogin?.getChild("csi", "urn:xmpp:csi:0"), "client state indication");
-        assert.equal(afterLogin?.getChild("c", "http://jabber.org/protocol/caps")?.attrs.hash, "sha-1");
-    });
+    it(
+        "offers phones stream management, client state indication and its capabilities at login " +
+            "(XEP-0198, 0352, 0115)",
+        async () => {
+            const phone = await loggedIn("bo", "features");
+            const afterLogin = phone.streamFeatures.at(-1);
+            assert.ok(afterLogin?.getChild("sm", "urn:xmpp:sm:3"), "stream management");
+            assert.ok(afterLogin?.getChild("csi", "urn:xmpp:csi:0"), "client state indication");
+            assert.equal(afterLogin?.getChild("c", "http://jabber.org/protocol/caps")?.attrs.hash, "sha-1");
+        },
+    );
 
-    it("advertises vCards, avatar conversion and private storage, and room self-pings (XEP-0054, 0398, 0049, 0410)", async () => {
-        const anna = await loggedIn("anna", "disco-im");
-        const features = async (to: string) => featuresOf(await discoInfo(anna, to));
-        const server = await features(DOMAIN);
-        assert.ok(server.includes("vcard-temp"), "vcard-temp");
-        assert.ok(server.includes("jabber:iq:private"), "private XML storage");
-        assert.ok((await features(jid("anna"))).includes("urn:xmpp:pep-vcard-conversion:0"), "avatar conversion");
-        const room = await features(`family@conference.${DOMAIN}`);
-        assert.ok(room.includes("http://jabber.org/protocol/muc#self-ping-optimization"), "MUC self-ping");
-    });
+    it(
+        "advertises vCards, avatar conversion and private storage, and room self-pings " +
+            "(XEP-0054, 0398, 0049, 0410)",
+        async () => {
+            const anna = await loggedIn("anna", "disco-im");
+            const features = async (to: string) => featuresOf(await discoInfo(anna, to));
+            const server = await features(DOMAIN);
+            assert.ok(server.includes("vcard-temp"), "vcard-temp");
+            assert.ok(server.includes("jabber:iq:private"), "private XML storage");
+            assert.ok(
+                (await features(jid("anna"))).includes("urn:xmpp:pep-vcard-conversion:0"),
+                "avatar conversion",
+            );
+            const room = await features(`family@conference.${DOMAIN}`);
+            assert.ok(
+                room.includes("http://jabber.org/protocol/muc#self-ping-optimization"),
+                "MUC self-ping",
+            );
+        },
+    );
 
     it("copies a message to the member's other device (carbons)", async () => {
         const phone = await loggedIn("anna", "phone");
         const laptop = await loggedIn("anna", "laptop");
         for (const device of [phone, laptop]) {
-            await device.xmpp.iqCaller.request(xml("iq", { type: "set" }, xml("enable", { xmlns: "urn:xmpp:carbons:2" })));
+            await device.xmpp.iqCaller.request(
+                xml("iq", { type: "set" }, xml("enable", { xmlns: "urn:xmpp:carbons:2" })),
+            );
             await device.xmpp.send(xml("presence"));
         }
         const bo = await loggedIn("bo", "carbons");
-        await bo.xmpp.send(xml("message", { to: `${jid("anna")}/phone`, type: "chat" }, xml("body", {}, "Till telefonen")));
-        const carbon = await laptop.waitFor((s) => s.is("message") && s.getChild("received", "urn:xmpp:carbons:2") !== undefined, "a carbon copy");
-        const copied = carbon.getChild("received", "urn:xmpp:carbons:2")?.getChild("forwarded", "urn:xmpp:forward:0")?.getChild("message");
+        await bo.xmpp.send(
+            xml("message", { to: `${jid("anna")}/phone`, type: "chat" }, xml("body", {}, "Till telefonen")),
+        );
+        const carbon = await laptop.waitFor(
+            (s) => s.is("message") && s.getChild("received", "urn:xmpp:carbons:2") !== undefined,
+            "a carbon copy",
+        );
+        const copied = carbon
+            .getChild("received", "urn:xmpp:carbons:2")
+            ?.getChild("forwarded", "urn:xmpp:forward:0")
+            ?.getChild("message");
         assert.equal(copied?.getChildText("body"), "Till telefonen");
     });
 
     it("returns a message from the archive to a device that connects later (XEP-0313)", async () => {
         const bo = await loggedIn("bo", "archive");
-        await bo.xmpp.send(xml("message", { to: jid("anna"), type: "chat" }, xml("body", {}, "Kommer du ikväll?")));
+        await bo.xmpp.send(
+            xml("message", { to: jid("anna"), type: "chat" }, xml("body", {}, "Kommer du ikväll?")),
+        );
         await handledByServer(bo);
         const tablet = await loggedIn("anna", "tablet");
         assert.ok((await tablet.archivedBodies()).includes("Kommer du ikväll?"));
     });
 
     it("delivers a message sent while the member was offline at their next login", async () => {
-        await Promise.allSettled(sessions.filter((session) => session.jid === jid("dora")).map((session) => session.stop()));
+        await Promise.allSettled(
+            sessions.filter((session) => session.jid === jid("dora")).map((session) => session.stop()),
+        );
         const anna = await loggedIn("anna", "offline");
-        await anna.xmpp.send(xml("message", { to: jid("dora"), type: "chat" }, xml("body", {}, "Grattis på födelsedagen!")));
+        await anna.xmpp.send(
+            xml("message", { to: jid("dora"), type: "chat" }, xml("body", {}, "Grattis på födelsedagen!")),
+        );
         await handledByServer(anna);
         const dora = await loggedIn("dora", "offline");
         await dora.xmpp.send(xml("presence"));
-        const delivered = await dora.waitFor((s) => s.is("message") && s.getChildText("body") === "Grattis på födelsedagen!", "the message kept for her");
+        const delivered = await dora.waitFor(
+            (s) => s.is("message") && s.getChildText("body") === "Grattis på födelsedagen!",
+            "the message kept for her",
+        );
         assert.ok(delivered.getChild("delay", "urn:xmpp:delay"), "no delay stamp: it was not stored offline");
     });
 
@@ -190,8 +248,13 @@ describe("the family server on a real Prosody", { skip: skipReason }, () => {
         const anna = await loggedIn("anna", "chat");
         const åsa = await loggedIn("åsa", "chat");
         await åsa.xmpp.send(xml("presence"));
-        await anna.xmpp.send(xml("message", { to: jid("åsa"), type: "chat" }, xml("body", {}, "Hej mormor! 👋")));
-        const message = await åsa.waitFor((s) => s.is("message") && s.getChildText("body") !== null, "Anna's message");
+        await anna.xmpp.send(
+            xml("message", { to: jid("åsa"), type: "chat" }, xml("body", {}, "Hej mormor! 👋")),
+        );
+        const message = await åsa.waitFor(
+            (s) => s.is("message") && s.getChildText("body") !== null,
+            "Anna's message",
+        );
         assert.equal(message.getChildText("body"), "Hej mormor! 👋");
         assert.ok((message.attrs.from ?? "").startsWith(`${jid("anna")}/`));
     });
@@ -205,18 +268,31 @@ describe("the family server on a real Prosody", { skip: skipReason }, () => {
         const item = annaJoined.getChild("x", "http://jabber.org/protocol/muc#user")?.getChild("item");
         assert.equal(item?.attrs.affiliation, "owner", "a family admin owns the room");
         const åsaJoined = await åsa.joinRoom(room, "Mormor");
-        assert.equal(åsaJoined.getChild("x", "http://jabber.org/protocol/muc#user")?.getChild("item")?.attrs.affiliation, "member");
-        await anna.xmpp.send(xml("message", { to: room, type: "groupchat" }, xml("body", {}, "Välkomna till familjechatten!")));
-        const heard = await åsa.waitFor((s) => s.is("message") && s.attrs.type === "groupchat" && s.getChildText("body") !== null, "the room's message");
+        assert.equal(
+            åsaJoined.getChild("x", "http://jabber.org/protocol/muc#user")?.getChild("item")?.attrs
+                .affiliation,
+            "member",
+        );
+        const greeting = "Välkomna till familjechatten!";
+        await anna.xmpp.send(xml("message", { to: room, type: "groupchat" }, xml("body", {}, greeting)));
+        const heard = await åsa.waitFor(
+            (s) => s.is("message") && s.attrs.type === "groupchat" && s.getChildText("body") !== null,
+            "the room's message",
+        );
         assert.equal(heard.attrs.from, `${room}/Anna`);
-        assert.ok((await åsa.archivedBodies(room)).includes("Välkomna till familjechatten!"));
+        assert.ok((await åsa.archivedBodies(room)).includes(greeting));
     });
 
     it("keeps members of other groups out of a group's room", async () => {
         const dora = await loggedIn("dora", "room");
         const refused = await dora.joinRoom("family@conference.family.test", "Dora");
         assert.equal(refused.attrs.type, "error");
-        assert.ok(refused.getChild("error")?.getChild("registration-required", "urn:ietf:params:xml:ns:xmpp-stanzas"), String(refused));
+        assert.ok(
+            refused
+                .getChild("error")
+                ?.getChild("registration-required", "urn:ietf:params:xml:ns:xmpp-stanzas"),
+            String(refused),
+        );
         const own = await dora.joinRoom("cousins@conference.family.test", "Dora");
         assert.equal(own.attrs.type, undefined, String(own));
     });
@@ -224,32 +300,72 @@ describe("the family server on a real Prosody", { skip: skipReason }, () => {
     it("lets family members create rooms of their own", async () => {
         const bo = await loggedIn("bo", "new-room");
         const created = await bo.joinRoom("fotboll@conference.family.test", "Bo");
-        assert.ok(created.getChild("x", "http://jabber.org/protocol/muc#user")?.getChildren("status").some((status) => status.attrs.code === "201"), String(created));
+        assert.ok(
+            created
+                .getChild("x", "http://jabber.org/protocol/muc#user")
+                ?.getChildren("status")
+                .some((status) => status.attrs.code === "201"),
+            String(created),
+        );
     });
 
-    it("shares a file: an upload slot, a PUT over HTTPS with the domain's certificate, the same bytes back", async () => {
-        const anna = await loggedIn("anna", "upload");
-        const photo = randomBytes(300_000);
-        const slot = await anna.xmpp.iqCaller.request(xml("iq", { type: "get", to: `upload.${DOMAIN}` },
-            xml("request", { xmlns: "urn:xmpp:http:upload:0", filename: "midsommar.jpg", size: String(photo.length), "content-type": "image/jpeg" })));
-        const put = slot.getChild("slot")?.getChild("put")?.attrs.url ?? "";
-        const get = slot.getChild("slot")?.getChild("get")?.attrs.url ?? "";
-        assert.match(put, new RegExp(`^https://upload\\.family\\.test:${server.listeners.httpsPort}/`));
-        // The slot's headers (an Authorization token) go with the PUT, as XEP-0363 says.
-        const slotHeaders = Object.fromEntries((slot.getChild("slot")?.getChild("put")?.getChildren("header") ?? [])
-            .map((header) => [header.attrs.name ?? "", header.text()]));
-        const uploaded = await httpsAt("127.0.0.1", put, "PUT", photo, { "content-type": "image/jpeg", ...slotHeaders });
-        assert.equal(uploaded.status, 201);
-        const downloaded = await httpsAt("127.0.0.1", get, "GET");
-        assert.equal(downloaded.status, 200);
-        assert.ok(downloaded.body.equals(photo), "the file came back different");
-    });
+    it(
+        "shares a file: an upload slot, a PUT over HTTPS with the domain's certificate, " +
+            "the same bytes back",
+        async () => {
+            const anna = await loggedIn("anna", "upload");
+            const photo = randomBytes(300_000);
+            const slot = await anna.xmpp.iqCaller.request(
+                xml(
+                    "iq",
+                    { type: "get", to: `upload.${DOMAIN}` },
+                    xml("request", {
+                        xmlns: "urn:xmpp:http:upload:0",
+                        filename: "midsommar.jpg",
+                        size: String(photo.length),
+                        "content-type": "image/jpeg",
+                    }),
+                ),
+            );
+            const put = slot.getChild("slot")?.getChild("put")?.attrs.url ?? "";
+            const get = slot.getChild("slot")?.getChild("get")?.attrs.url ?? "";
+            assert.match(put, new RegExp(`^https://upload\\.family\\.test:${server.listeners.httpsPort}/`));
+            // The slot's headers (an Authorization token) go with the PUT, as XEP-0363 says.
+            const slotHeaders = Object.fromEntries(
+                (slot.getChild("slot")?.getChild("put")?.getChildren("header") ?? []).map((header) => [
+                    header.attrs.name ?? "",
+                    header.text(),
+                ]),
+            );
+            const uploaded = await httpsAt("127.0.0.1", put, "PUT", photo, {
+                "content-type": "image/jpeg",
+                ...slotHeaders,
+            });
+            assert.equal(uploaded.status, 201);
+            const downloaded = await httpsAt("127.0.0.1", get, "GET");
+            assert.equal(downloaded.status, 200);
+            assert.ok(downloaded.body.equals(photo), "the file came back different");
+        },
+    );
 
     it("refuses an upload slot for a file above the size limit", async () => {
         const anna = await loggedIn("anna", "upload-too-big");
         const tooBig = String(100 * 1024 * 1024 + 1);
-        await assert.rejects(anna.xmpp.iqCaller.request(xml("iq", { type: "get", to: `upload.${DOMAIN}` },
-            xml("request", { xmlns: "urn:xmpp:http:upload:0", filename: "film.mkv", size: tooBig, "content-type": "video/x-matroska" }))), /not-acceptable/);
+        await assert.rejects(
+            anna.xmpp.iqCaller.request(
+                xml(
+                    "iq",
+                    { type: "get", to: `upload.${DOMAIN}` },
+                    xml("request", {
+                        xmlns: "urn:xmpp:http:upload:0",
+                        filename: "film.mkv",
+                        size: tooBig,
+                        "content-type": "video/x-matroska",
+                    }),
+                ),
+            ),
+            /not-acceptable/,
+        );
     });
 
     it("refuses to register a new account in-band, and does not offer it", async () => {
@@ -257,8 +373,14 @@ describe("the family server on a real Prosody", { skip: skipReason }, () => {
         try {
             const features = await stream.startTls();
             assert.doesNotMatch(features, /iq-register/);
-            stream.send("<iq type='set' id='reg1'><query xmlns='jabber:iq:register'><username>mallory</username><password>Secret-123</password></query></iq>");
-            const reply = await stream.waitFor(/<iq[^>]*id=['"]reg1['"][\s\S]*?(<\/iq>|\/>)/, "a reply to the registration");
+            stream.send(
+                "<iq type='set' id='reg1'><query xmlns='jabber:iq:register'>" +
+                    "<username>mallory</username><password>Secret-123</password></query></iq>",
+            );
+            const reply = await stream.waitFor(
+                /<iq[^>]*id=['"]reg1['"][\s\S]*?(<\/iq>|\/>)/,
+                "a reply to the registration",
+            );
             assert.match(reply, /type=['"]error['"]/);
         } finally {
             stream.close();
@@ -273,8 +395,13 @@ describe("the family server on a real Prosody", { skip: skipReason }, () => {
             assert.match(features, /<starttls xmlns=['"]urn:ietf:params:xml:ns:xmpp-tls['"]>\s*<required\/>/);
             assert.doesNotMatch(features, /<mechanisms/);
             const credentials = Buffer.from(`\0anna\0${server.credentials[jid("anna")]}`).toString("base64");
-            stream.send(`<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${credentials}</auth>`);
-            const answer = await stream.waitFor(/<failure[\s\S]*?<\/failure>|<stream:error>[\s\S]*?<\/stream:error>|<success/, "an answer to <auth/>");
+            stream.send(
+                `<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${credentials}</auth>`,
+            );
+            const answer = await stream.waitFor(
+                /<failure[\s\S]*?<\/failure>|<stream:error>[\s\S]*?<\/stream:error>|<success/,
+                "an answer to <auth/>",
+            );
             assert.doesNotMatch(answer, /<success/);
         } finally {
             stream.close();
@@ -282,10 +409,24 @@ describe("the family server on a real Prosody", { skip: skipReason }, () => {
     });
 
     it("offers direct TLS (XEP-0368) with the domain's certificate, and nothing older than TLS 1.2", () => {
-        const probe = (...extra: string[]) => spawnSync("openssl", [
-            "s_client", "-connect", `127.0.0.1:${server.listeners.c2sDirectTlsPort}`, "-servername", DOMAIN,
-            "-CAfile", join(stateDir, "ca.crt"), "-verify_return_error", "-verify_hostname", DOMAIN, ...extra,
-        ], { input: "", encoding: "utf8", timeout: 10_000 });
+        const probe = (...extra: string[]) =>
+            spawnSync(
+                "openssl",
+                [
+                    "s_client",
+                    "-connect",
+                    `127.0.0.1:${server.listeners.c2sDirectTlsPort}`,
+                    "-servername",
+                    DOMAIN,
+                    "-CAfile",
+                    join(stateDir, "ca.crt"),
+                    "-verify_return_error",
+                    "-verify_hostname",
+                    DOMAIN,
+                    ...extra,
+                ],
+                { input: "", encoding: "utf8", timeout: 10_000 },
+            );
         const modern = probe("-tls1_2");
         assert.match(modern.stdout, /Verify return code: 0 \(ok\)/, modern.stderr);
         const old = probe("-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0");
@@ -306,15 +447,40 @@ describe("the family server on a real Prosody", { skip: skipReason }, () => {
             // coturn's reload is the calls test's subject.
             reloadTurnCertificate: "true",
         });
-        const result = spawnSync("sh", ["-c", hook], { encoding: "utf8", env: { ...process.env, RENEWED_LINEAGE: join(renewal.liveDir, DOMAIN) } });
+        const result = spawnSync("sh", ["-c", hook], {
+            encoding: "utf8",
+            env: { ...process.env, RENEWED_LINEAGE: join(renewal.liveDir, DOMAIN) },
+        });
         assert.equal(result.status, 0, result.stdout + result.stderr);
 
-        const served = spawnSync("openssl", [
-            "s_client", "-starttls", "xmpp", "-xmpphost", DOMAIN, "-connect", `127.0.0.1:${server.listeners.c2sPort}`,
-            "-CAfile", renewal.caFile, "-verify_return_error", "-verify_hostname", DOMAIN,
-        ], { input: "", encoding: "utf8", timeout: 10_000 });
-        assert.match(served.stdout, /Verify return code: 0 \(ok\)/, `the old certificate is still served\n${served.stderr}`);
-        setDefaultCACertificates([...getCACertificates("default"), server.caCertificate, renewal.caCertificate]);
+        const served = spawnSync(
+            "openssl",
+            [
+                "s_client",
+                "-starttls",
+                "xmpp",
+                "-xmpphost",
+                DOMAIN,
+                "-connect",
+                `127.0.0.1:${server.listeners.c2sPort}`,
+                "-CAfile",
+                renewal.caFile,
+                "-verify_return_error",
+                "-verify_hostname",
+                DOMAIN,
+            ],
+            { input: "", encoding: "utf8", timeout: 10_000 },
+        );
+        assert.match(
+            served.stdout,
+            /Verify return code: 0 \(ok\)/,
+            `the old certificate is still served\n${served.stderr}`,
+        );
+        setDefaultCACertificates([
+            ...getCACertificates("default"),
+            server.caCertificate,
+            renewal.caCertificate,
+        ]);
         renewal.remove();
     });
 
@@ -322,14 +488,34 @@ describe("the family server on a real Prosody", { skip: skipReason }, () => {
         const doraJid = jid("dora");
         const old = server.credentials[doraJid];
         const dora = await loggedIn("dora", "password");
-        await dora.xmpp.iqCaller.request(xml("iq", { type: "set" },
-            xml("query", { xmlns: "jabber:iq:register" }, xml("username", {}, "dora"), xml("password", {}, "Dora-new-secret-2026"))));
+        await dora.xmpp.iqCaller.request(
+            xml(
+                "iq",
+                { type: "set" },
+                xml(
+                    "query",
+                    { xmlns: "jabber:iq:register" },
+                    xml("username", {}, "dora"),
+                    xml("password", {}, "Dora-new-secret-2026"),
+                ),
+            ),
+        );
         await dora.stop();
         await assert.rejects(login(server, doraJid, old), /not-authorized/);
         // Put it back with the new one, which works: the credentials stay the truth for later tests.
         const again = await login(server, doraJid, "Dora-new-secret-2026", "restore");
-        await again.xmpp.iqCaller.request(xml("iq", { type: "set" },
-            xml("query", { xmlns: "jabber:iq:register" }, xml("username", {}, "dora"), xml("password", {}, old))));
+        await again.xmpp.iqCaller.request(
+            xml(
+                "iq",
+                { type: "set" },
+                xml(
+                    "query",
+                    { xmlns: "jabber:iq:register" },
+                    xml("username", {}, "dora"),
+                    xml("password", {}, old),
+                ),
+            ),
+        );
         await again.stop();
     });
 
@@ -345,42 +531,62 @@ describe("the family server on a real Prosody", { skip: skipReason }, () => {
         await bo.stop();
     });
 
-    it("applies a family change to the running server: online apps are asked to reconnect, and every roster follows", async () => {
-        const online = await loggedIn("anna", "online-during-change");
-        const closed = new Promise<string>((resolve) => online.xmpp.on("error", (error: Error) => resolve(String(error))));
-        const changed = familyModel({
-            domain: DOMAIN,
-            members: [...MEMBERS, { username: "erik", name: "Erik" }],
-            groups: [
-                { name: "Family", members: ["anna", "åsa", "erik"] },
-                { name: "Cousins", members: ["dora", "bo"] },
-            ],
-        });
-        server.applyFamilyChange(changed);
-        assert.match(await closed, /reset/);
+    it(
+        "applies a family change to the running server: online apps are asked to reconnect, " +
+            "and every roster follows",
+        async () => {
+            const online = await loggedIn("anna", "online-during-change");
+            const closed = new Promise<string>((resolve) =>
+                online.xmpp.on("error", (error: Error) => resolve(String(error))),
+            );
+            const changed = familyModel({
+                domain: DOMAIN,
+                members: [...MEMBERS, { username: "erik", name: "Erik" }],
+                groups: [
+                    { name: "Family", members: ["anna", "åsa", "erik"] },
+                    { name: "Cousins", members: ["dora", "bo"] },
+                ],
+            });
+            server.applyFamilyChange(changed);
+            assert.match(await closed, /reset/);
 
-        const anna = await loggedIn("anna", "after-change");
-        assert.deepEqual(sortByJid(await anna.roster()).map((item) => [item.jid, item.groups.join()]), [
-            [jid("erik"), "Family"],
-            [jid("åsa"), "Family"],
-        ]);
-        const bo = await loggedIn("bo", "after-change");
-        assert.deepEqual((await bo.roster()).map((item) => [item.jid, item.groups.join()]), [[jid("dora"), "Cousins"]]);
-        const erik = await loggedIn("erik", "after-change");
-        assert.deepEqual(sortByJid(await erik.roster()).map((item) => item.jid), [jid("anna"), jid("åsa")]);
-        // The rooms follow too: Erik is in, Bo (now a cousin) is out.
-        assert.equal((await erik.joinRoom("family@conference.family.test", "Erik")).attrs.type, undefined);
-        assert.equal((await bo.joinRoom("family@conference.family.test", "Bo")).attrs.type, "error");
-    });
+            const anna = await loggedIn("anna", "after-change");
+            assert.deepEqual(
+                sortByJid(await anna.roster()).map((item) => [item.jid, item.groups.join()]),
+                [
+                    [jid("erik"), "Family"],
+                    [jid("åsa"), "Family"],
+                ],
+            );
+            const bo = await loggedIn("bo", "after-change");
+            assert.deepEqual(
+                (await bo.roster()).map((item) => [item.jid, item.groups.join()]),
+                [[jid("dora"), "Cousins"]],
+            );
+            const erik = await loggedIn("erik", "after-change");
+            assert.deepEqual(
+                sortByJid(await erik.roster()).map((item) => item.jid),
+                [jid("anna"), jid("åsa")],
+            );
+            // The rooms follow too: Erik is in, Bo (now a cousin) is out.
+            assert.equal(
+                (await erik.joinRoom("family@conference.family.test", "Erik")).attrs.type,
+                undefined,
+            );
+            assert.equal((await bo.joinRoom("family@conference.family.test", "Bo")).attrs.type, "error");
+        },
+    );
 
     it("deletes the account of a member removed from the config", async () => {
         const doraPassword = server.credentials[jid("dora")];
         await (await loggedIn("dora", "before-removal")).stop();
-        server.applyFamilyChange(familyModel({
-            domain: DOMAIN,
-            members: MEMBERS.filter((member) => member.username !== "dora"),
-            groups: [{ name: "Family", members: ["anna", "bo", "åsa"] }],
-        }));
+        server.applyFamilyChange(
+            familyModel({
+                domain: DOMAIN,
+                members: MEMBERS.filter((member) => member.username !== "dora"),
+                groups: [{ name: "Family", members: ["anna", "bo", "åsa"] }],
+            }),
+        );
         await assert.rejects(login(server, jid("dora"), doraPassword), /not-authorized/);
     });
 });

@@ -7,7 +7,12 @@ import { describe, it } from "node:test";
 import { load } from "js-yaml";
 import { renderImportHook, renderObtainCertificate, renderStoreDnsCredentials } from "../render/certificates";
 import { HETZNER_USER_DATA_LIMIT, hetznerVolumeDevice, renderCloudInit } from "../render/cloud-init";
-import { DENIED_PEER_RANGES, renderProsodyCallSettings, renderSyncCallSecret, renderTurnServerConfig } from "../render/calls";
+import {
+    DENIED_PEER_RANGES,
+    renderProsodyCallSettings,
+    renderSyncCallSecret,
+    renderTurnServerConfig,
+} from "../render/calls";
 import { renderFirewallRules } from "../render/firewall";
 import { PRODUCTION_LISTENERS, PRODUCTION_PATHS } from "../render/layout";
 import { renderGroupsFile, renderProsodyConfig } from "../render/prosody";
@@ -23,13 +28,18 @@ import { devFamily } from "./support/families";
 import { hasTool } from "./support/tools";
 
 const GOLDEN_DIR = join(__dirname, "golden");
-const DEPLOY_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHC+cRYnckoH99E58M9oEnVJuT1/tqi0uys6337/4NwG family-xmpp-deploy";
+const DEPLOY_KEY =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHC+cRYnckoH99E58M9oEnVJuT1/tqi0uys6337/4NwG family-xmpp-deploy";
 const VOLUME_DEVICE = hetznerVolumeDevice("100200300");
 
 function matchesGolden(name: string, actual: string): void {
     const file = join(GOLDEN_DIR, name);
     if (process.env.UPDATE_GOLDEN === "1") writeFileSync(file, actual);
-    assert.equal(actual, readFileSync(file, "utf8"), `${name} differs from tests/golden (UPDATE_GOLDEN=1 npm test rewrites it after a deliberate change)`);
+    assert.equal(
+        actual,
+        readFileSync(file, "utf8"),
+        `${name} differs from tests/golden (UPDATE_GOLDEN=1 npm test rewrites it after a deliberate change)`,
+    );
 }
 
 interface CloudConfig {
@@ -69,7 +79,11 @@ describe("the Prosody config", () => {
 
     it("keeps history as long as the config says, and forever as Prosody's never", () => {
         assert.match(config, /^archive_expires_after = "1y"$/m);
-        const forever = renderProsodyConfig({ ...devFamily(), archiveRetention: "forever" }, PRODUCTION_PATHS, PRODUCTION_LISTENERS);
+        const forever = renderProsodyConfig(
+            { ...devFamily(), archiveRetention: "forever" },
+            PRODUCTION_PATHS,
+            PRODUCTION_LISTENERS,
+        );
         assert.match(forever, /^archive_expires_after = "never"$/m);
     });
 
@@ -82,7 +96,10 @@ describe("the Prosody config", () => {
     });
 
     it("names the admins as the server's contacts (XEP-0157)", () => {
-        assert.match(config, /^ {4}admin = \{ "xmpp:pappa@johansson\.example", "xmpp:mamma@johansson\.example" \};$/m);
+        assert.match(
+            config,
+            /^ {4}admin = \{ "xmpp:pappa@johansson\.example", "xmpp:mamma@johansson\.example" \};$/m,
+        );
     });
 
     it("leaves no placeholder unfilled", () => {
@@ -115,18 +132,32 @@ describe("the family rooms", () => {
             {
                 jid: "relatives@conference.johansson.example",
                 name: "Relatives",
-                affiliations: { "pappa@johansson.example": "owner", "mamma@johansson.example": "owner", "sven@johansson.example": "member" },
+                affiliations: {
+                    "pappa@johansson.example": "owner",
+                    "mamma@johansson.example": "owner",
+                    "sven@johansson.example": "member",
+                },
             },
         ]);
     });
 
     it("turn any group name into a readable, unique room address", () => {
-        const model = { ...devFamily(), groups: [{ name: "Släkten & vänner", members: ["pappa"] }, { name: "släkten vänner", members: ["erik"] }, { name: "👪", members: ["erik"] }] };
-        assert.deepEqual(familyRooms(model).map((room) => room.jid.split("@")[0]), ["slakten-vanner", "slakten-vanner-2", "group"]);
+        const model = {
+            ...devFamily(),
+            groups: [
+                { name: "Släkten & vänner", members: ["pappa"] },
+                { name: "släkten vänner", members: ["erik"] },
+                { name: "👪", members: ["erik"] },
+            ],
+        };
+        assert.deepEqual(
+            familyRooms(model).map((room) => room.jid.split("@")[0]),
+            ["slakten-vanner", "slakten-vanner-2", "group"],
+        );
     });
 
     it("are set up by one line of valid Lua that quotes every name", (t) => {
-        const model = { ...devFamily(), groups: [{ name: "Mormor's \"gäng\"", members: ["pappa"] }] };
+        const model = { ...devFamily(), groups: [{ name: 'Mormor\'s "gäng"', members: ["pappa"] }] };
         const lua = renderRoomsLua(model);
         assert.ok(lua.startsWith("> ") && !lua.includes("\n"), "the admin shell takes one line after >");
         assert.match(lua, /sync\("mormor-s-gang@conference\.johansson\.example", "Mormor's \\"gäng\\"", /);
@@ -140,19 +171,22 @@ describe("the family rooms", () => {
 
 describe("the shared-roster groups file", () => {
     it("lists each group with its members' addresses and display names", () => {
-        assert.equal(renderGroupsFile(devFamily()), [
-            "[Family]",
-            "pappa@johansson.example=Pappa",
-            "mamma@johansson.example=Mamma",
-            "åsa@johansson.example=Mormor Åsa",
-            "erik@johansson.example=Erik",
-            "",
-            "[Relatives]",
-            "pappa@johansson.example=Pappa",
-            "mamma@johansson.example=Mamma",
-            "sven@johansson.example=Farbror Sven",
-            "",
-        ].join("\n"));
+        assert.equal(
+            renderGroupsFile(devFamily()),
+            [
+                "[Family]",
+                "pappa@johansson.example=Pappa",
+                "mamma@johansson.example=Mamma",
+                "åsa@johansson.example=Mormor Åsa",
+                "erik@johansson.example=Erik",
+                "",
+                "[Relatives]",
+                "pappa@johansson.example=Pappa",
+                "mamma@johansson.example=Mamma",
+                "sven@johansson.example=Farbror Sven",
+                "",
+            ].join("\n"),
+        );
     });
 });
 
@@ -173,7 +207,10 @@ describe("the cloud-init user data", () => {
     });
 
     it("fits Hetzner's 32 KiB user-data limit", () => {
-        assert.ok(Buffer.byteLength(userData) < HETZNER_USER_DATA_LIMIT, `${Buffer.byteLength(userData)} bytes`);
+        assert.ok(
+            Buffer.byteLength(userData) < HETZNER_USER_DATA_LIMIT,
+            `${Buffer.byteLength(userData)} bytes`,
+        );
     });
 
     it("is accepted by Debian's `cloud-init schema`", (t) => {
@@ -186,7 +223,9 @@ describe("the cloud-init user data", () => {
 
     it("gives every file mode as a string, which cloud-init's YAML 1.1 reader keeps as octal", (t) => {
         if (!hasTool(t, "/usr/bin/python3", "python3-yaml")) return;
-        const script = "import sys, yaml; d = yaml.safe_load(sys.stdin); print(','.join(type(f['permissions']).__name__ for f in d['write_files']))";
+        const script =
+            "import sys, yaml; d = yaml.safe_load(sys.stdin); " +
+            "print(','.join(type(f['permissions']).__name__ for f in d['write_files']))";
         const result = spawnSync("/usr/bin/python3", ["-c", script], { input: userData, encoding: "utf8" });
         assert.equal(result.status, 0, result.stderr);
         assert.deepEqual(new Set(result.stdout.trim().split(",")), new Set(["str"]));
@@ -195,7 +234,9 @@ describe("the cloud-init user data", () => {
     it("installs Prosody and unattended security upgrades from Debian", () => {
         assert.ok(cloudConfig.packages.includes("prosody"));
         assert.ok(cloudConfig.packages.includes("unattended-upgrades"));
-        const autoUpgrades = cloudConfig.write_files.find((f) => f.path === "/etc/apt/apt.conf.d/20auto-upgrades");
+        const autoUpgrades = cloudConfig.write_files.find(
+            (f) => f.path === "/etc/apt/apt.conf.d/20auto-upgrades",
+        );
         assert.match(autoUpgrades?.content ?? "", /APT::Periodic::Unattended-Upgrade "1";/);
     });
 
@@ -208,18 +249,27 @@ describe("the cloud-init user data", () => {
     });
 
     it("mounts the Hetzner volume by id, without blocking boot if it is missing", () => {
-        const firstBoot = cloudConfig.write_files.find((f) => f.path === "/usr/local/sbin/family-xmpp-first-boot")?.content ?? "";
+        const firstBoot =
+            cloudConfig.write_files.find((f) => f.path === "/usr/local/sbin/family-xmpp-first-boot")
+                ?.content ?? "";
         assert.match(firstBoot, /^volume_device='\/dev\/disk\/by-id\/scsi-0HC_Volume_100200300'$/m);
-        assert.match(firstBoot, /echo "\$volume_device \$data_mount ext4 discard,nofail,defaults 0 2" >>\/etc\/fstab/);
+        assert.match(
+            firstBoot,
+            /echo "\$volume_device \$data_mount ext4 discard,nofail,defaults 0 2" >>\/etc\/fstab/,
+        );
     });
 
     it("waits for the volume, attached only after the server is created, before starting Prosody", () => {
-        const firstBoot = cloudConfig.write_files.find((f) => f.path === "/usr/local/sbin/family-xmpp-first-boot")?.content ?? "";
+        const firstBoot =
+            cloudConfig.write_files.find((f) => f.path === "/usr/local/sbin/family-xmpp-first-boot")
+                ?.content ?? "";
         assert.ok(firstBoot.indexOf("until mountpoint -q") < firstBoot.indexOf("systemctl restart prosody"));
     });
 
     it("keeps Prosody stopped unless the data volume is mounted", () => {
-        const dropIn = cloudConfig.write_files.find((f) => f.path === "/etc/systemd/system/prosody.service.d/family-xmpp.conf");
+        const dropIn = cloudConfig.write_files.find(
+            (f) => f.path === "/etc/systemd/system/prosody.service.d/family-xmpp.conf",
+        );
         assert.match(dropIn?.content ?? "", /^RequiresMountsFor=\/srv\/family-data$/m);
     });
 
@@ -239,15 +289,29 @@ describe("the cloud-init user data", () => {
         assert.match(keys?.content ?? "", /family-xmpp-deploy$/m);
     });
 
-    it("installs certbot with its Cloudflare plugin, keeps certbot's state on the volume, and installs the deploy hook", () => {
-        assert.ok(cloudConfig.packages.includes("certbot") && cloudConfig.packages.includes("python3-certbot-dns-cloudflare"));
-        const firstBoot = cloudConfig.write_files.find((f) => f.path === "/usr/local/sbin/family-xmpp-first-boot")?.content ?? "";
-        assert.match(firstBoot, /^letsencrypt_on_volume='\/srv\/family-data\/letsencrypt'$/m);
-        assert.match(firstBoot, /ln -s "\$letsencrypt_on_volume" \/etc\/letsencrypt/);
-        const hook = cloudConfig.write_files.find((f) => f.path === "/usr/local/sbin/family-xmpp-import-certificate");
-        assert.equal(hook?.permissions, "0755");
-        assert.match(hook?.content ?? "", /prosodyctl --root cert import 'johansson\.example' '\/etc\/letsencrypt\/live'/);
-    });
+    it(
+        "installs certbot with its Cloudflare plugin, keeps certbot's state on the volume, " +
+            "and installs the deploy hook",
+        () => {
+            assert.ok(
+                cloudConfig.packages.includes("certbot") &&
+                    cloudConfig.packages.includes("python3-certbot-dns-cloudflare"),
+            );
+            const firstBoot =
+                cloudConfig.write_files.find((f) => f.path === "/usr/local/sbin/family-xmpp-first-boot")
+                    ?.content ?? "";
+            assert.match(firstBoot, /^letsencrypt_on_volume='\/srv\/family-data\/letsencrypt'$/m);
+            assert.match(firstBoot, /ln -s "\$letsencrypt_on_volume" \/etc\/letsencrypt/);
+            const hook = cloudConfig.write_files.find(
+                (f) => f.path === "/usr/local/sbin/family-xmpp-import-certificate",
+            );
+            assert.equal(hook?.permissions, "0755");
+            assert.match(
+                hook?.content ?? "",
+                /prosodyctl --root cert import 'johansson\.example' '\/etc\/letsencrypt\/live'/,
+            );
+        },
+    );
 
     it("runs the first-boot script last", () => {
         assert.deepEqual(cloudConfig.runcmd, [["/usr/local/sbin/family-xmpp-first-boot"]]);
@@ -261,28 +325,56 @@ describe("the cloud-init user data", () => {
 describe("calls", () => {
     const model = devFamily();
     const turnConfig = renderTurnServerConfig(model);
-    const settings = (text: string) => text.split("\n").filter((line) => line !== "" && !line.startsWith("#"));
+    const settings = (text: string) =>
+        text.split("\n").filter((line) => line !== "" && !line.startsWith("#"));
 
     it("has coturn accept only credentials made from the shared secret, for the family's realm", () => {
         assert.ok(settings(turnConfig).includes("use-auth-secret"));
         assert.ok(settings(turnConfig).includes("realm=johansson.example"));
     });
 
-    it("listens for STUN/TURN on 3478 and TURN over TLS on 5349 with coturn's copy of the certificate", () => {
-        for (const line of ["listening-port=3478", "tls-listening-port=5349", "cert=/etc/coturn/fullchain.pem", "pkey=/etc/coturn/privkey.pem", "no-tlsv1", "no-tlsv1_1"]) {
-            assert.ok(settings(turnConfig).includes(line), line);
-        }
-    });
+    it(
+        "listens for STUN/TURN on 3478 and TURN over TLS on 5349 " + "with coturn's copy of the certificate",
+        () => {
+            for (const line of [
+                "listening-port=3478",
+                "tls-listening-port=5349",
+                "cert=/etc/coturn/fullchain.pem",
+                "pkey=/etc/coturn/privkey.pem",
+                "no-tlsv1",
+                "no-tlsv1_1",
+            ]) {
+                assert.ok(settings(turnConfig).includes(line), line);
+            }
+        },
+    );
 
     it("relays through the configured port range only", () => {
-        const custom = renderTurnServerConfig({ ...model, calls: { relayPorts: { min: 60000, max: 60099 } } });
-        assert.deepEqual(settings(custom).filter((line) => /^(min|max)-port=/.test(line)), ["min-port=60000", "max-port=60099"]);
+        const custom = renderTurnServerConfig({
+            ...model,
+            calls: { relayPorts: { min: 60000, max: 60099 } },
+        });
+        assert.deepEqual(
+            settings(custom).filter((line) => /^(min|max)-port=/.test(line)),
+            ["min-port=60000", "max-port=60099"],
+        );
     });
 
     it("denies every private, loopback and link-local peer, IPv4 and IPv6", () => {
-        const denied = settings(turnConfig).filter((line) => line.startsWith("denied-peer-ip=")).map((line) => line.slice("denied-peer-ip=".length));
-        assert.deepEqual(denied, DENIED_PEER_RANGES.map(({ range }) => range));
-        for (const range of ["10.0.0.0-10.255.255.255", "127.0.0.0-127.255.255.255", "169.254.0.0-169.254.255.255", "::1", "fc00::-fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"]) {
+        const denied = settings(turnConfig)
+            .filter((line) => line.startsWith("denied-peer-ip="))
+            .map((line) => line.slice("denied-peer-ip=".length));
+        assert.deepEqual(
+            denied,
+            DENIED_PEER_RANGES.map(({ range }) => range),
+        );
+        for (const range of [
+            "10.0.0.0-10.255.255.255",
+            "127.0.0.0-127.255.255.255",
+            "169.254.0.0-169.254.255.255",
+            "::1",
+            "fc00::-fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+        ]) {
             assert.ok(denied.includes(range), range);
         }
         assert.ok(settings(turnConfig).includes("no-multicast-peers"));
@@ -293,15 +385,23 @@ describe("calls", () => {
         assert.doesNotMatch(renderSyncCallSecret(model), /static-auth-secret=[^%]/);
     });
 
-    it("has Prosody offer the TURN server on the host name, over UDP, TCP and TLS, reading its secret from an include", () => {
-        const prosody = renderProsodyConfig(model, PRODUCTION_PATHS, PRODUCTION_LISTENERS);
-        assert.match(prosody, /^    "turn_external";$/m);
-        assert.ok(prosody.includes(renderProsodyCallSettings(model, PRODUCTION_PATHS, PRODUCTION_LISTENERS).trimEnd()));
-        assert.match(prosody, /^turn_external_host = "xmpp\.johansson\.example"$/m);
-        assert.match(prosody, /^turn_external_tcp = true$/m);
-        assert.match(prosody, /^turn_external_tls_port = 5349$/m);
-        assert.match(prosody, /^Include "\/etc\/prosody\/secrets\.d\/\*\.cfg\.lua"$/m);
-    });
+    it(
+        "has Prosody offer the TURN server on the host name, over UDP, TCP and TLS, " +
+            "reading its secret from an include",
+        () => {
+            const prosody = renderProsodyConfig(model, PRODUCTION_PATHS, PRODUCTION_LISTENERS);
+            assert.match(prosody, /^    "turn_external";$/m);
+            assert.ok(
+                prosody.includes(
+                    renderProsodyCallSettings(model, PRODUCTION_PATHS, PRODUCTION_LISTENERS).trimEnd(),
+                ),
+            );
+            assert.match(prosody, /^turn_external_host = "xmpp\.johansson\.example"$/m);
+            assert.match(prosody, /^turn_external_tcp = true$/m);
+            assert.match(prosody, /^turn_external_tls_port = 5349$/m);
+            assert.match(prosody, /^Include "\/etc\/prosody\/secrets\.d\/\*\.cfg\.lua"$/m);
+        },
+    );
 
     it("leaves coturn and its Prosody module out when calls are off", () => {
         const { calls: _, ...withoutCalls } = model;
@@ -312,32 +412,40 @@ describe("calls", () => {
         assert.ok(!cloudConfig.write_files.some((file) => file.path === "/etc/turnserver.conf"));
     });
 
-    it("installs coturn and boots it with its config minus the secret, so it refuses everyone until the calls step", () => {
-        const cloudConfig = load(renderCloudInit(model, VOLUME_DEVICE)) as CloudConfig;
-        assert.ok(cloudConfig.packages.includes("coturn"));
-        const file = cloudConfig.write_files.find((f) => f.path === "/etc/turnserver.conf");
-        assert.equal(file?.content, turnConfig);
-        // Written before the packages: the package then keeps it (cloud-init installs with --force-confold).
-        assert.equal(file?.defer, undefined);
-    });
+    it(
+        "installs coturn and boots it with its config minus the secret, " +
+            "so it refuses everyone until the calls step",
+        () => {
+            const cloudConfig = load(renderCloudInit(model, VOLUME_DEVICE)) as CloudConfig;
+            assert.ok(cloudConfig.packages.includes("coturn"));
+            const file = cloudConfig.write_files.find((f) => f.path === "/etc/turnserver.conf");
+            assert.equal(file?.content, turnConfig);
+            // Written before the packages: the package then keeps it (cloud-init installs with
+            // --force-confold).
+            assert.equal(file?.defer, undefined);
+        },
+    );
 });
 
 describe("the firewall", () => {
     it("opens SSH only to the configured networks, XMPP, files and calls to everyone", () => {
         const model = { ...devFamily(), sshAllowedCidrs: ["198.51.100.0/24"] };
-        assert.deepEqual(renderFirewallRules(model).map((r) => [r.protocol, r.port ?? "", r.sourceIps.join(" ")]), [
-            ["tcp", "22", "198.51.100.0/24"],
-            ["tcp", "5222", "0.0.0.0/0 ::/0"],
-            ["tcp", "5223", "0.0.0.0/0 ::/0"],
-            ["tcp", "443", "0.0.0.0/0 ::/0"],
-            ["tcp", "5269", "0.0.0.0/0 ::/0"],
-            ["tcp", "5270", "0.0.0.0/0 ::/0"],
-            ["udp", "3478", "0.0.0.0/0 ::/0"],
-            ["tcp", "3478", "0.0.0.0/0 ::/0"],
-            ["tcp", "5349", "0.0.0.0/0 ::/0"],
-            ["udp", "49152-49407", "0.0.0.0/0 ::/0"],
-            ["icmp", "", "0.0.0.0/0 ::/0"],
-        ]);
+        assert.deepEqual(
+            renderFirewallRules(model).map((r) => [r.protocol, r.port ?? "", r.sourceIps.join(" ")]),
+            [
+                ["tcp", "22", "198.51.100.0/24"],
+                ["tcp", "5222", "0.0.0.0/0 ::/0"],
+                ["tcp", "5223", "0.0.0.0/0 ::/0"],
+                ["tcp", "443", "0.0.0.0/0 ::/0"],
+                ["tcp", "5269", "0.0.0.0/0 ::/0"],
+                ["tcp", "5270", "0.0.0.0/0 ::/0"],
+                ["udp", "3478", "0.0.0.0/0 ::/0"],
+                ["tcp", "3478", "0.0.0.0/0 ::/0"],
+                ["tcp", "5349", "0.0.0.0/0 ::/0"],
+                ["udp", "49152-49407", "0.0.0.0/0 ::/0"],
+                ["icmp", "", "0.0.0.0/0 ::/0"],
+            ],
+        );
     });
 
     it("closes the federation ports when federation is off", () => {
@@ -349,7 +457,10 @@ describe("the firewall", () => {
 describe("the server's shell scripts", () => {
     const model = devFamily();
     const scripts: Record<string, string> = {
-        "first-boot": renderServerFiles(model, VOLUME_DEVICE, DEPLOY_KEY).find((f) => f.path.endsWith("family-xmpp-first-boot"))?.content ?? "",
+        "first-boot":
+            renderServerFiles(model, VOLUME_DEVICE, DEPLOY_KEY).find((f) =>
+                f.path.endsWith("family-xmpp-first-boot"),
+            )?.content ?? "",
         "wait-for-cloud-init": renderWaitForCloudInit(),
         "ensure-account": renderEnsureAccount(model, "åsa"),
         "delete-account": renderDeleteAccount(model, "åsa"),

@@ -71,20 +71,31 @@ describe("the server", () => {
     it("uses the two primary IPs, the firewall and the stack's deploy key", () => {
         const { inputs } = resourceNamed(run, SERVER, "family-server");
         const idOf = (type: string, name: string) => Number(resourceNamed(run, type, name).id);
-        assert.deepEqual(inputs.publicNets, [{
-            ipv4Enabled: true,
-            ipv4: idOf("hcloud:index/primaryIp:PrimaryIp", "family-ipv4"),
-            ipv6Enabled: true,
-            ipv6: idOf("hcloud:index/primaryIp:PrimaryIp", "family-ipv6"),
-        }]);
+        assert.deepEqual(inputs.publicNets, [
+            {
+                ipv4Enabled: true,
+                ipv4: idOf("hcloud:index/primaryIp:PrimaryIp", "family-ipv4"),
+                ipv6Enabled: true,
+                ipv6: idOf("hcloud:index/primaryIp:PrimaryIp", "family-ipv6"),
+            },
+        ]);
         assert.deepEqual(inputs.firewallIds, [idOf("hcloud:index/firewall:Firewall", "family-firewall")]);
-        assert.deepEqual(inputs.sshKeys, [resourceNamed(run, "hcloud:index/sshKey:SshKey", "family-deploy-key").id]);
+        assert.deepEqual(inputs.sshKeys, [
+            resourceNamed(run, "hcloud:index/sshKey:SshKey", "family-deploy-key").id,
+        ]);
     });
 
     it("gets the data volume attached", () => {
-        const { inputs } = resourceNamed(run, "hcloud:index/volumeAttachment:VolumeAttachment", "family-data-attachment");
+        const { inputs } = resourceNamed(
+            run,
+            "hcloud:index/volumeAttachment:VolumeAttachment",
+            "family-data-attachment",
+        );
         assert.equal(inputs.serverId, Number(resourceNamed(run, SERVER, "family-server").id));
-        assert.equal(inputs.volumeId, Number(resourceNamed(run, "hcloud:index/volume:Volume", "family-data").id));
+        assert.equal(
+            inputs.volumeId,
+            Number(resourceNamed(run, "hcloud:index/volume:Volume", "family-data").id),
+        );
     });
 
     it("ignores changes to its user data, so family changes never replace it", () => {
@@ -96,7 +107,10 @@ describe("the server", () => {
     });
 
     it("has a generated ED25519 deploy key, so no one's private key is needed", () => {
-        assert.equal(resourceNamed(run, "tls:index/privateKey:PrivateKey", "family-deploy-key").inputs.algorithm, "ED25519");
+        assert.equal(
+            resourceNamed(run, "tls:index/privateKey:PrivateKey", "family-deploy-key").inputs.algorithm,
+            "ED25519",
+        );
     });
 });
 
@@ -107,7 +121,10 @@ describe("what outlives the server", () => {
             assert.equal(inputs.type, family);
             assert.equal(inputs.autoDelete, false);
             assert.equal(inputs.deleteProtection, true);
-            assert.equal(optionsOf(run, "hcloud:index/primaryIp:PrimaryIp", `family-${family}`).protect, true);
+            assert.equal(
+                optionsOf(run, "hcloud:index/primaryIp:PrimaryIp", `family-${family}`).protect,
+                true,
+            );
         }
     });
 
@@ -120,7 +137,11 @@ describe("what outlives the server", () => {
     });
 
     it("points reverse DNS of both addresses at the host name", () => {
-        const rdns = resourcesOf(run, "hcloud:index/rdns:Rdns").map((r) => [r.name, r.inputs.dnsPtr, r.inputs.ipAddress]);
+        const rdns = resourcesOf(run, "hcloud:index/rdns:Rdns").map((r) => [
+            r.name,
+            r.inputs.dnsPtr,
+            r.inputs.ipAddress,
+        ]);
         assert.deepEqual(rdns.sort(), [
             ["family-ipv4-rdns", "xmpp.family.test", "203.0.113.10"],
             ["family-ipv6-rdns", "xmpp.family.test", "2001:db8:10::1"],
@@ -131,25 +152,29 @@ describe("what outlives the server", () => {
 describe("the firewall", () => {
     const rulesOf = (stack: StackRun) => {
         const { inputs } = resourceNamed(stack, "hcloud:index/firewall:Firewall", "family-firewall");
-        return (inputs.rules as { direction: string; protocol: string; port?: string; sourceIps: string[] }[])
-            .map((rule) => `${rule.direction} ${rule.protocol} ${rule.port ?? "-"} ${rule.sourceIps.join(",")}`);
+        return (
+            inputs.rules as { direction: string; protocol: string; port?: string; sourceIps: string[] }[]
+        ).map((rule) => `${rule.direction} ${rule.protocol} ${rule.port ?? "-"} ${rule.sourceIps.join(",")}`);
     };
 
-    it("opens exactly the ports the features use: SSH to the configured networks, the rest to everyone", () => {
-        assert.deepEqual(rulesOf(run), [
-            "in tcp 22 198.51.100.0/24,2001:db8:77::/48",
-            "in tcp 5222 0.0.0.0/0,::/0",
-            "in tcp 5223 0.0.0.0/0,::/0",
-            "in tcp 443 0.0.0.0/0,::/0",
-            "in tcp 5269 0.0.0.0/0,::/0",
-            "in tcp 5270 0.0.0.0/0,::/0",
-            "in udp 3478 0.0.0.0/0,::/0",
-            "in tcp 3478 0.0.0.0/0,::/0",
-            "in tcp 5349 0.0.0.0/0,::/0",
-            "in udp 49152-49407 0.0.0.0/0,::/0",
-            "in icmp - 0.0.0.0/0,::/0",
-        ]);
-    });
+    it(
+        "opens exactly the ports the features use: " + "SSH to the configured networks, the rest to everyone",
+        () => {
+            assert.deepEqual(rulesOf(run), [
+                "in tcp 22 198.51.100.0/24,2001:db8:77::/48",
+                "in tcp 5222 0.0.0.0/0,::/0",
+                "in tcp 5223 0.0.0.0/0,::/0",
+                "in tcp 443 0.0.0.0/0,::/0",
+                "in tcp 5269 0.0.0.0/0,::/0",
+                "in tcp 5270 0.0.0.0/0,::/0",
+                "in udp 3478 0.0.0.0/0,::/0",
+                "in tcp 3478 0.0.0.0/0,::/0",
+                "in tcp 5349 0.0.0.0/0,::/0",
+                "in udp 49152-49407 0.0.0.0/0,::/0",
+                "in icmp - 0.0.0.0/0,::/0",
+            ]);
+        },
+    );
 
     it("opens the relay ports the config names for calls", () => {
         const rules = rulesOf(runStack({ ...FAMILY, callRelayPorts: "60000-60099" }));
@@ -159,7 +184,10 @@ describe("the firewall", () => {
 
     it("opens no call ports when calls are turned off", () => {
         const rules = rulesOf(runStack({ ...FAMILY, calls: false }));
-        assert.deepEqual(rules.filter((rule) => /3478|5349|udp/.test(rule)), []);
+        assert.deepEqual(
+            rules.filter((rule) => /3478|5349|udp/.test(rule)),
+            [],
+        );
     });
 });
 
@@ -179,22 +207,36 @@ describe("the DNS records", () => {
         const a = resourceNamed(run, DNS_RECORD, "family-a-xmpp.family.test-address").inputs;
         const aaaa = resourceNamed(run, DNS_RECORD, "family-aaaa-xmpp.family.test-address").inputs;
         assert.deepEqual([a.name, a.type, a.content], ["xmpp.family.test", "A", "203.0.113.10"]);
-        assert.deepEqual([aaaa.name, aaaa.type, aaaa.content], ["xmpp.family.test", "AAAA", "2001:db8:10::1"]);
+        assert.deepEqual(
+            [aaaa.name, aaaa.type, aaaa.content],
+            ["xmpp.family.test", "AAAA", "2001:db8:10::1"],
+        );
     });
 
     it("publish the client and server SRV records with their data", () => {
-        const directTls = resourceNamed(run, DNS_RECORD, "family-srv-_xmpps-client._tcp.family.test-5223").inputs;
+        const directTls = resourceNamed(
+            run,
+            DNS_RECORD,
+            "family-srv-_xmpps-client._tcp.family.test-5223",
+        ).inputs;
         assert.equal(directTls.type, "SRV");
         assert.deepEqual(directTls.data, { priority: 0, weight: 5, port: 5223, target: "xmpp.family.test" });
         const client = resourceNamed(run, DNS_RECORD, "family-srv-_xmpp-client._tcp.family.test-5222").inputs;
         assert.deepEqual(client.data, { priority: 5, weight: 5, port: 5222, target: "xmpp.family.test" });
-        const rooms = resourceNamed(run, DNS_RECORD, "family-srv-_xmpp-server._tcp.conference.family.test-5269").inputs;
+        const rooms = resourceNamed(
+            run,
+            DNS_RECORD,
+            "family-srv-_xmpp-server._tcp.conference.family.test-5269",
+        ).inputs;
         assert.deepEqual(rooms.data, { priority: 5, weight: 5, port: 5269, target: "xmpp.family.test" });
     });
 
     it("publish CAA in Cloudflare's data form: Let's Encrypt only, no wildcards", () => {
         const issue = resourceNamed(run, DNS_RECORD, "family-caa-family.test-issue-letsencrypt.org").inputs;
-        assert.deepEqual([issue.name, issue.data], ["family.test", { flags: 0, tag: "issue", value: "letsencrypt.org" }]);
+        assert.deepEqual(
+            [issue.name, issue.data],
+            ["family.test", { flags: 0, tag: "issue", value: "letsencrypt.org" }],
+        );
         const wildcard = resourceNamed(run, DNS_RECORD, "family-caa-family.test-issuewild-;").inputs;
         assert.deepEqual(wildcard.data, { flags: 0, tag: "issuewild", value: ";" });
     });
@@ -205,18 +247,26 @@ describe("provisioning over SSH", () => {
         assert.deepEqual(optionsOf(run, COMMAND, "family-first-boot").dependsOn, ["family"]);
         assert.deepEqual(optionsOf(run, COMMAND, "family-files").dependsOn, ["family-first-boot"]);
         for (const username of ["anna", "bo", "cecilia"]) {
-            assert.deepEqual(optionsOf(run, COMMAND, `family-account-${username}`).dependsOn, ["family-files"]);
+            assert.deepEqual(optionsOf(run, COMMAND, `family-account-${username}`).dependsOn, [
+                "family-files",
+            ]);
         }
     });
 
     it("logs in as root with the deploy key, kept secret", () => {
         const connection = resourceNamed(run, COMMAND, "family-first-boot").inputs.connection;
-        assert.ok(secretValue(connection) !== undefined, "the connection (with the private key) is not secret");
+        assert.ok(
+            secretValue(connection) !== undefined,
+            "the connection (with the private key) is not secret",
+        );
     });
 
     it("creates one account per member, with the password on stdin as a secret", () => {
         const accounts = resourcesOf(run, COMMAND).filter((c) => c.name.startsWith("family-account-"));
-        assert.deepEqual(accounts.map((c) => c.name), ["family-account-anna", "family-account-bo", "family-account-cecilia"]);
+        assert.deepEqual(
+            accounts.map((c) => c.name),
+            ["family-account-anna", "family-account-bo", "family-account-cecilia"],
+        );
         const anna = resourceNamed(run, COMMAND, "family-account-anna").inputs;
         assert.match(String(anna.create), /^jid='anna@family\.test'$/m);
         assert.equal(secretValue(anna.stdin), "pwFamilyPasswordAnna\n");
@@ -240,14 +290,24 @@ describe("provisioning over SSH", () => {
     });
 
     it("makes the initial passwords 24 characters long", () => {
-        assert.equal(resourceNamed(run, "random:index/randomPassword:RandomPassword", "family-password-anna").inputs.length, 24);
+        assert.equal(
+            resourceNamed(run, "random:index/randomPassword:RandomPassword", "family-password-anna").inputs
+                .length,
+            24,
+        );
     });
 });
 
 describe("the family rooms", () => {
     it("are kept in step with the groups by a step of their own, after the family files", () => {
         const rooms = resourceNamed(run, COMMAND, "family-rooms").inputs;
-        assert.match(String(rooms.create), /sync\("family@conference\.family\.test", "Family", \{ \["anna@family\.test"\] = "owner", \["bo@family\.test"\] = "member" \}\)/);
+        assert.match(
+            String(rooms.create),
+            new RegExp(
+                /sync\("family@conference\.family\.test", "Family", /.source +
+                    /\{ \["anna@family\.test"\] = "owner", \["bo@family\.test"\] = "member" \}\)/.source,
+            ),
+        );
         assert.deepEqual(optionsOf(run, COMMAND, "family-rooms").dependsOn, ["family-files"]);
     });
 
@@ -261,19 +321,27 @@ describe("calls", () => {
     it("get a secret that reaches the server only on the calls step's stdin, as a secret", () => {
         const step = resourceNamed(run, COMMAND, "family-calls").inputs;
         assert.equal(secretValue(step.stdin), "pwFamilyCallsSecret\n");
-        const everythingElse = JSON.stringify(run.declared.filter((r) => r.name !== "family-calls" && r.name !== "family-calls-secret"));
+        const everythingElse = JSON.stringify(
+            run.declared.filter((r) => r.name !== "family-calls" && r.name !== "family-calls-secret"),
+        );
         assert.ok(!everythingElse.includes("pwFamilyCallsSecret"), "the secret appears outside its step");
     });
 
     it("get a 32-character secret of letters and digits", () => {
-        const { inputs } = resourceNamed(run, "random:index/randomPassword:RandomPassword", "family-calls-secret");
+        const { inputs } = resourceNamed(
+            run,
+            "random:index/randomPassword:RandomPassword",
+            "family-calls-secret",
+        );
         assert.equal(inputs.length, 32);
         assert.equal(inputs.special, false);
     });
 
     it("are set up after the family files, again on a new server", () => {
         assert.deepEqual(optionsOf(run, COMMAND, "family-calls").dependsOn, ["family-files"]);
-        assert.deepEqual(resourceNamed(run, COMMAND, "family-calls").inputs.triggers, [resourceNamed(run, SERVER, "family-server").id]);
+        assert.deepEqual(resourceNamed(run, COMMAND, "family-calls").inputs.triggers, [
+            resourceNamed(run, SERVER, "family-server").id,
+        ]);
     });
 
     it("rewrite coturn's config when the relay ports change, without a new secret", () => {
@@ -287,7 +355,10 @@ describe("calls", () => {
 
     it("need no step, no secret and no coturn when turned off", () => {
         const without = runStack({ ...FAMILY, calls: false });
-        assert.deepEqual(without.declared.filter((r) => r.name.startsWith("family-calls")), []);
+        assert.deepEqual(
+            without.declared.filter((r) => r.name.startsWith("family-calls")),
+            [],
+        );
         const userData = String(resourceNamed(without, SERVER, "family-server").inputs.userData);
         assert.doesNotMatch(userData, /^ {2}- coturn$/m);
         assert.doesNotMatch(userData, /path: \/etc\/turnserver\.conf/);
@@ -295,29 +366,55 @@ describe("calls", () => {
 });
 
 describe("Let's Encrypt certificates", () => {
-    it("come from a Cloudflare token the stack makes, allowed only to read the family's zone and edit its DNS", () => {
-        const { inputs } = resourceNamed(run, "cloudflare:index/apiToken:ApiToken", "family-acme-token");
-        assert.deepEqual(inputs.policies, [{
-            effect: "allow",
-            permissionGroups: [{ id: "zone-read-group" }, { id: "dns-write-group" }],
-            resources: JSON.stringify({ "com.cloudflare.api.account.zone.zone-123": "*" }),
-        }]);
-    });
+    it(
+        "come from a Cloudflare token the stack makes, " +
+            "allowed only to read the family's zone and edit its DNS",
+        () => {
+            const { inputs } = resourceNamed(run, "cloudflare:index/apiToken:ApiToken", "family-acme-token");
+            assert.deepEqual(inputs.policies, [
+                {
+                    effect: "allow",
+                    permissionGroups: [{ id: "zone-read-group" }, { id: "dns-write-group" }],
+                    resources: JSON.stringify({ "com.cloudflare.api.account.zone.zone-123": "*" }),
+                },
+            ]);
+        },
+    );
 
     it("reach the server only on the credentials step's stdin, as a secret", () => {
         const step = resourceNamed(run, COMMAND, "family-dns-credentials").inputs;
         assert.equal(secretValue(step.stdin), "cf-token-family-acme-token\n");
-        const everythingElse = JSON.stringify(run.declared.filter((r) => r.name !== "family-dns-credentials" && r.type !== "cloudflare:index/apiToken:ApiToken"));
-        assert.ok(!everythingElse.includes("cf-token-family-acme-token"), "the token appears outside its step");
+        const everythingElse = JSON.stringify(
+            run.declared.filter(
+                (r) => r.name !== "family-dns-credentials" && r.type !== "cloudflare:index/apiToken:ApiToken",
+            ),
+        );
+        assert.ok(
+            !everythingElse.includes("cf-token-family-acme-token"),
+            "the token appears outside its step",
+        );
     });
 
-    it("are asked for only after the DNS records (CAA included), the credentials and the family files", () => {
-        assert.deepEqual([...optionsOf(run, COMMAND, "family-certificate").dependsOn].sort(), ["family", "family-dns-credentials", "family-files"]);
-    });
+    it(
+        "are asked for only after the DNS records (CAA included), " + "the credentials and the family files",
+        () => {
+            assert.deepEqual([...optionsOf(run, COMMAND, "family-certificate").dependsOn].sort(), [
+                "family",
+                "family-dns-credentials",
+                "family-files",
+            ]);
+        },
+    );
 
     it("cover the domain, the server, the rooms' host and the upload host in one certificate", () => {
         const create = String(resourceNamed(run, COMMAND, "family-certificate").inputs.create);
-        assert.match(create, /-d 'family\.test' -d 'xmpp\.family\.test' -d 'conference\.family\.test' -d 'upload\.family\.test'/);
+        assert.match(
+            create,
+            new RegExp(
+                /-d 'family\.test' -d 'xmpp\.family\.test' /.source +
+                    /-d 'conference\.family\.test' -d 'upload\.family\.test'/.source,
+            ),
+        );
         assert.match(create, /--authenticator dns-cloudflare/);
         assert.match(create, /^staging=false$/m);
     });
@@ -330,7 +427,9 @@ describe("Let's Encrypt certificates", () => {
     });
 
     it("are requested again on a new server, which then imports the certificate kept on the volume", () => {
-        assert.deepEqual(resourceNamed(run, COMMAND, "family-certificate").inputs.triggers, [resourceNamed(run, SERVER, "family-server").id]);
+        assert.deepEqual(resourceNamed(run, COMMAND, "family-certificate").inputs.triggers, [
+            resourceNamed(run, SERVER, "family-server").id,
+        ]);
     });
 });
 
@@ -346,10 +445,12 @@ describe("adding a member", () => {
     });
 
     it("adds exactly one account step and leaves the others untouched", () => {
-        const accounts = (r: StackRun) => resourcesOf(r, COMMAND).filter((c) => c.name.startsWith("family-account-"));
-        assert.deepEqual(accounts(afterAddingDora).map((c) => c.name), [
-            "family-account-anna", "family-account-bo", "family-account-cecilia", "family-account-dora",
-        ]);
+        const accounts = (r: StackRun) =>
+            resourcesOf(r, COMMAND).filter((c) => c.name.startsWith("family-account-"));
+        assert.deepEqual(
+            accounts(afterAddingDora).map((c) => c.name),
+            ["family-account-anna", "family-account-bo", "family-account-cecilia", "family-account-dora"],
+        );
         for (const account of accounts(run)) {
             assert.deepEqual(resourceNamed(afterAddingDora, COMMAND, account.name).inputs, account.inputs);
         }
@@ -357,9 +458,15 @@ describe("adding a member", () => {
 
     it("updates the family files, putting the new member in her group", () => {
         const create = String(resourceNamed(afterAddingDora, COMMAND, "family-files").inputs.create);
-        const groupsFile = /write_file '\/etc\/prosody\/family-groups\.txt' 'root:prosody' 0640 <<'FAMILY_XMPP_FILE_END'\n([\s\S]*?)FAMILY_XMPP_FILE_END/.exec(create);
+        const groupsFile = new RegExp(
+            /write_file '\/etc\/prosody\/family-groups\.txt' 'root:prosody' 0640 /.source +
+                /<<'FAMILY_XMPP_FILE_END'\n([\s\S]*?)FAMILY_XMPP_FILE_END/.source,
+        ).exec(create);
         assert.ok(groupsFile, "the files step does not write the groups file");
-        assert.match(Buffer.from(groupsFile[1], "base64").toString("utf8"), /\[Family\]\nanna@family\.test=Anna\nbo@family\.test=Bo\ndora@family\.test=Dora\n/);
+        assert.match(
+            Buffer.from(groupsFile[1], "base64").toString("utf8"),
+            /\[Family\]\nanna@family\.test=Anna\nbo@family\.test=Bo\ndora@family\.test=Dora\n/,
+        );
     });
 });
 
@@ -380,26 +487,47 @@ describe("the stack outputs", () => {
 
     it("give the passwords as a secret", () => {
         assert.equal(run.outputs.passwords.secret, true);
-        assert.deepEqual(Object.keys(run.outputs.passwords.value as object), ["anna@family.test", "bo@family.test", "cecilia@family.test"]);
+        assert.deepEqual(Object.keys(run.outputs.passwords.value as object), [
+            "anna@family.test",
+            "bo@family.test",
+            "cecilia@family.test",
+        ]);
     });
 
     it("give the DNS records and a zone file to paste elsewhere", () => {
         assert.equal((run.outputs.dnsRecords.value as unknown[]).length, 14);
-        assert.match(String(run.outputs.zoneFile.value), /^_xmpp-client\._tcp\.family\.test\.\t3600\tIN\tSRV\t5 5 5222 xmpp\.family\.test\./m);
+        assert.match(
+            String(run.outputs.zoneFile.value),
+            /^_xmpp-client\._tcp\.family\.test\.\t3600\tIN\tSRV\t5 5 5222 xmpp\.family\.test\./m,
+        );
     });
 });
 
 describe("a bad config", () => {
     it("stops the program before any resource, listing every problem without a stack trace", () => {
-        const bad = runStack({ domain: "Family.Test", members: [{ username: "Anna", name: "Anna" }], serverType: "huge" });
+        const bad = runStack({
+            domain: "Family.Test",
+            members: [{ username: "Anna", name: "Anna" }],
+            serverType: "huge",
+        });
         assert.ok(bad.error, "the program did not fail");
         assert.equal(bad.error.runError, true, "not a RunError, so Pulumi would print a stack trace");
-        assert.deepEqual(bad.declared.map((resource) => resource.type), ["pulumi:pulumi:Stack"]);
-        assert.equal(bad.error.message, [
-            "The family-xmpp config has 3 problems:",
-            "  - family-xmpp:domain: \"Family.Test\" has uppercase letters; write \"family.test\"",
-            "  - family-xmpp:members[0].username: \"Anna\" has uppercase letters; XMPP usernames are case-insensitive, write \"anna\"",
-            "  - family-xmpp:serverType: \"huge\" is not known. Choose one of: cx23, cx33, cx43, cx53, cax11, cax21, cax31, cax41, cpx12, cpx22, cpx32, cpx42, cpx52, cpx62, ccx13, ccx23, ccx33, ccx43, ccx53, ccx63",
-        ].join("\n"));
+        assert.deepEqual(
+            bad.declared.map((resource) => resource.type),
+            ["pulumi:pulumi:Stack"],
+        );
+        assert.equal(
+            bad.error.message,
+            [
+                "The family-xmpp config has 3 problems:",
+                '  - family-xmpp:domain: "Family.Test" has uppercase letters; write "family.test"',
+                '  - family-xmpp:members[0].username: "Anna" has uppercase letters; ' +
+                    'XMPP usernames are case-insensitive, write "anna"',
+                '  - family-xmpp:serverType: "huge" is not known. Choose one of: ' +
+                    "cx23, cx33, cx43, cx53, cax11, cax21, cax31, cax41, " +
+                    "cpx12, cpx22, cpx32, cpx42, cpx52, cpx62, " +
+                    "ccx13, ccx23, ccx33, ccx43, ccx53, ccx63",
+            ].join("\n"),
+        );
     });
 });

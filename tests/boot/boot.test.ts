@@ -11,7 +11,15 @@
  */
 import assert from "node:assert/strict";
 import { ChildProcess, spawn, spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+    copyFileSync,
+    existsSync,
+    mkdirSync,
+    mkdtempSync,
+    readFileSync,
+    rmSync,
+    writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { getCACertificates, setDefaultCACertificates } from "node:tls";
 import { after, before, describe, it } from "node:test";
@@ -58,15 +66,26 @@ const jid = (username: string) => `${username}@${DOMAIN}`;
 const XMPP = { host: NetworkLab.SERVER_ADDRESS, port: 5222 };
 
 function missingPrerequisite(): string | undefined {
-    if (process.getuid?.() !== 0) return "the boot test needs root (network namespaces, loop devices, systemd-nspawn)";
-    for (const [command, pkg] of [["systemd-nspawn", "systemd-container"], ["debootstrap", "debootstrap"], ["nft", "nftables"],
-        ["zstd", "zstd"], ["ssh", "openssh-client"], ["losetup", "mount"], ["mkfs.ext4", "e2fsprogs"], ["turnutils_uclient", "coturn"]]) {
-        if (spawnSync("sh", ["-c", `command -v ${command}`], { stdio: "ignore" }).status !== 0) return `${command} is missing (apt-get install ${pkg})`;
+    if (process.getuid?.() !== 0)
+        return "the boot test needs root (network namespaces, loop devices, systemd-nspawn)";
+    for (const [command, pkg] of [
+        ["systemd-nspawn", "systemd-container"],
+        ["debootstrap", "debootstrap"],
+        ["nft", "nftables"],
+        ["zstd", "zstd"],
+        ["ssh", "openssh-client"],
+        ["losetup", "mount"],
+        ["mkfs.ext4", "e2fsprogs"],
+        ["turnutils_uclient", "coturn"],
+    ]) {
+        if (spawnSync("sh", ["-c", `command -v ${command}`], { stdio: "ignore" }).status !== 0)
+            return `${command} is missing (apt-get install ${pkg})`;
     }
     return undefined;
 }
 const skipReason = missingPrerequisite();
-if (skipReason && process.env.CI === "true") throw new Error(`${skipReason}; .ci/run should have provided it`);
+if (skipReason && process.env.CI === "true")
+    throw new Error(`${skipReason}; .ci/run should have provided it`);
 
 const timings: Record<string, number> = {};
 async function timed<T>(phase: string, work: () => Promise<T> | T): Promise<T> {
@@ -113,7 +132,9 @@ async function rosterOf(username: string, stack: StackRun, resource: string): Pr
 
 /** Boots a new "server" from the user data the program rendered first (the server ignores later changes). */
 async function bootServer(name: string, instanceId: string): Promise<BootedContainer> {
-    const userData = String(resourceNamed(firstRun, "hcloud:index/server:Server", "family-server").inputs.userData);
+    const userData = String(
+        resourceNamed(firstRun, "hcloud:index/server:Server", "family-server").inputs.userData,
+    );
     const volumeId = resourceNamed(firstRun, "hcloud:index/volume:Volume", "family-data").id;
     const container = new BootedContainer({
         name,
@@ -141,12 +162,18 @@ function diagnostics(container: BootedContainer | undefined): string {
         }
     };
     return [
-        "--- cloud-init status --long", inside("cloud-init", "status", "--long"),
-        "--- /var/log/cloud-init-output.log (end)", inside("tail", "-n", "40", "/var/log/cloud-init-output.log"),
-        "--- systemctl --failed", inside("systemctl", "--failed", "--no-legend", "--plain"),
-        "--- /var/log/prosody/prosody.log (end)", inside("tail", "-n", "30", "/var/log/prosody/prosody.log"),
-        "--- journalctl -u coturn (end)", inside("journalctl", "-u", "coturn", "-n", "30", "--no-pager"),
-        `--- console (end; the whole log is kept in ${LAST_RUN_DIR})`, container.consoleTail(40),
+        "--- cloud-init status --long",
+        inside("cloud-init", "status", "--long"),
+        "--- /var/log/cloud-init-output.log (end)",
+        inside("tail", "-n", "40", "/var/log/cloud-init-output.log"),
+        "--- systemctl --failed",
+        inside("systemctl", "--failed", "--no-legend", "--plain"),
+        "--- /var/log/prosody/prosody.log (end)",
+        inside("tail", "-n", "30", "/var/log/prosody/prosody.log"),
+        "--- journalctl -u coturn (end)",
+        inside("journalctl", "-u", "coturn", "-n", "30", "--no-pager"),
+        `--- console (end; the whole log is kept in ${LAST_RUN_DIR})`,
+        container.consoleTail(40),
     ].join("\n");
 }
 
@@ -175,7 +202,10 @@ describe("the rendered user data on a booted Debian 12", { skip: skipReason }, (
         run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "family-xmpp-deploy", "-f", keyFile]);
         stackEnvironment = {
             FAMILY_XMPP_TEST_IPV4: NetworkLab.SERVER_ADDRESS,
-            FAMILY_XMPP_TEST_DEPLOY_KEY: JSON.stringify({ private: readFileSync(keyFile, "utf8"), public: readFileSync(`${keyFile}.pub`, "utf8") }),
+            FAMILY_XMPP_TEST_DEPLOY_KEY: JSON.stringify({
+                private: readFileSync(keyFile, "utf8"),
+                public: readFileSync(`${keyFile}.pub`, "utf8"),
+            }),
         };
         firstRun = runStack(FAMILY, stackEnvironment);
         changedRun = runStack(CHANGED_FAMILY, stackEnvironment);
@@ -190,7 +220,9 @@ describe("the rendered user data on a booted Debian 12", { skip: skipReason }, (
         run("truncate", ["-s", "1G", volumeImage]);
         run("mkfs.ext4", ["-q", "-F", volumeImage]);
         loopDevice = run("losetup", ["--find", "--show", volumeImage]).trim();
-        callPeer = spawn("turnutils_peer", ["-L", NetworkLab.PEER_ADDRESS, "-p", "3480"], { stdio: "ignore" });
+        callPeer = spawn("turnutils_peer", ["-L", NetworkLab.PEER_ADDRESS, "-p", "3480"], {
+            stdio: "ignore",
+        });
     });
 
     after(async () => {
@@ -209,46 +241,75 @@ describe("the rendered user data on a booted Debian 12", { skip: skipReason }, (
         if (workDir) rmSync(workDir, { recursive: true, force: true });
     });
 
-    it("boots: cloud-init done without errors, the system running, no failed unit, the volume mounted by id", async () => {
-        server = await timed("boot to cloud-init done", async () => {
-            const container = await bootServer("fxboot1", "family-xmpp-boot-1");
-            server = container;
-            await withDiagnostics(() => waitForFirstBoot(container));
-            return container;
-        });
-        await withDiagnostics(async () => {
-            assert.match(server!.exec("cloud-init", "status", "--long"), /^status: done$/m);
-            const result = JSON.parse(server!.exec("cat", "/run/cloud-init/result.json")) as { v1: { errors: unknown[] } };
-            assert.deepEqual(result.v1.errors, []);
-            assert.equal(await systemState(server!), "running");
-            assert.equal(server!.exec("systemctl", "--failed", "--no-legend", "--plain").trim(), "");
-            const volumeId = resourceNamed(firstRun, "hcloud:index/volume:Volume", "family-data").id;
-            assert.equal(server!.exec("findmnt", "-n", "-o", "SOURCE", "/srv/family-data").trim(), hetznerVolumeDevice(volumeId));
-            assert.equal(server!.exec("systemctl", "is-active", "prosody").trim(), "active");
-            // Before Let's Encrypt's certificate: the self-signed one, readable by Prosody, on every port.
-            assert.doesNotMatch(server!.exec("cat", "/var/log/prosody/prosody.log"), /Failed to load|Error binding/);
-            assert.ok(server!.exec("ss", "-Htln").includes(":443 "), "nothing listens on 443");
-            // coturn runs from the first boot on, as its own user, but knows no secret yet.
-            assert.equal(server!.exec("systemctl", "is-active", "coturn").trim(), "active");
-            assert.equal(server!.exec("ps", "-o", "user=", "-C", "turnserver").trim(), "turnserver");
-            assert.doesNotMatch(server!.exec("cat", "/etc/turnserver.conf"), /^static-auth-secret/m);
-        });
-    });
+    it(
+        "boots: cloud-init done without errors, the system running, " +
+            "no failed unit, the volume mounted by id",
+        async () => {
+            server = await timed("boot to cloud-init done", async () => {
+                const container = await bootServer("fxboot1", "family-xmpp-boot-1");
+                server = container;
+                await withDiagnostics(() => waitForFirstBoot(container));
+                return container;
+            });
+            await withDiagnostics(async () => {
+                assert.match(server!.exec("cloud-init", "status", "--long"), /^status: done$/m);
+                const result = JSON.parse(server!.exec("cat", "/run/cloud-init/result.json")) as {
+                    v1: { errors: unknown[] };
+                };
+                assert.deepEqual(result.v1.errors, []);
+                assert.equal(await systemState(server!), "running");
+                assert.equal(server!.exec("systemctl", "--failed", "--no-legend", "--plain").trim(), "");
+                const volumeId = resourceNamed(firstRun, "hcloud:index/volume:Volume", "family-data").id;
+                assert.equal(
+                    server!.exec("findmnt", "-n", "-o", "SOURCE", "/srv/family-data").trim(),
+                    hetznerVolumeDevice(volumeId),
+                );
+                assert.equal(server!.exec("systemctl", "is-active", "prosody").trim(), "active");
+                // Before Let's Encrypt's certificate: the self-signed one, readable by Prosody, on every
+                // port.
+                assert.doesNotMatch(
+                    server!.exec("cat", "/var/log/prosody/prosody.log"),
+                    /Failed to load|Error binding/,
+                );
+                assert.ok(server!.exec("ss", "-Htln").includes(":443 "), "nothing listens on 443");
+                // coturn runs from the first boot on, as its own user, but knows no secret yet.
+                assert.equal(server!.exec("systemctl", "is-active", "coturn").trim(), "active");
+                assert.equal(server!.exec("ps", "-o", "user=", "-C", "turnserver").trim(), "turnserver");
+                assert.doesNotMatch(server!.exec("cat", "/etc/turnserver.conf"), /^static-auth-secret/m);
+            });
+        },
+    );
 
-    it("has coturn refuse every relay until the calls step brings the secret (never an open relay)", async () => {
-        const expires = String(Math.floor(Date.now() / 1000) + 3600);
-        const attempt = await relayThrough({
-            server: NetworkLab.SERVER_ADDRESS, port: 3478, transport: "udp", username: expires, password: "Z3Vlc3NlZA==", peer: NetworkLab.PEER_ADDRESS,
-        });
-        assert.equal(attempt.echoed, 0);
-        assert.match(attempt.output, /Cannot complete Allocation/);
-    });
+    it(
+        "has coturn refuse every relay until the calls step brings the secret " + "(never an open relay)",
+        async () => {
+            const expires = String(Math.floor(Date.now() / 1000) + 3600);
+            const attempt = await relayThrough({
+                server: NetworkLab.SERVER_ADDRESS,
+                port: 3478,
+                transport: "udp",
+                username: expires,
+                password: "Z3Vlc3NlZA==",
+                peer: NetworkLab.PEER_ADDRESS,
+            });
+            assert.equal(attempt.echoed, 0);
+            assert.match(attempt.output, /Cannot complete Allocation/);
+        },
+    );
 
     it("takes the program's provisioning steps over SSH, in dependency order", async () => {
         const steps = provisioningSteps(firstRun);
         assert.deepEqual(steps.map((step) => step.name).sort(), [
-            "family-account-anna", "family-account-bo", "family-account-dora", "family-account-åsa",
-            "family-calls", "family-certificate", "family-dns-credentials", "family-files", "family-first-boot", "family-rooms",
+            "family-account-anna",
+            "family-account-bo",
+            "family-account-dora",
+            "family-account-åsa",
+            "family-calls",
+            "family-certificate",
+            "family-dns-credentials",
+            "family-files",
+            "family-first-boot",
+            "family-rooms",
         ]);
         const names = steps.map((step) => step.name);
         for (const [index, step] of steps.entries()) {
@@ -256,152 +317,320 @@ describe("the rendered user data on a booted Debian 12", { skip: skipReason }, (
                 assert.ok(names.indexOf(dependency) < index, `${step.name} runs before ${dependency}`);
             }
         }
-        await timed("provisioning over SSH", () => withDiagnostics(async () => {
-            for (const step of steps) runOrStandIn(step, step.create);
-        }));
+        await timed("provisioning over SSH", () =>
+            withDiagnostics(async () => {
+                for (const step of steps) runOrStandIn(step, step.create);
+            }),
+        );
     });
 
-    it("has certbot with its Cloudflare plugin, its state on the volume, the renewal timer, and the token in a root-only file", () => {
-        assert.match(server!.exec("certbot", "plugins", "--text"), /\* dns-cloudflare/);
-        assert.equal(server!.exec("readlink", "/etc/letsencrypt").trim(), "/srv/family-data/letsencrypt");
-        assert.equal(server!.exec("systemctl", "is-enabled", "certbot.timer").trim(), "enabled");
-        assert.equal(server!.exec("stat", "-c", "%a %U", "/etc/family-xmpp/cloudflare.ini").trim(), "600 root");
-        assert.equal(server!.exec("cat", "/etc/family-xmpp/cloudflare.ini"), "dns_cloudflare_api_token = cf-token-family-acme-token\n");
-        assert.doesNotMatch(server!.exec("cat", "/var/log/cloud-init-output.log"), /cf-token-/);
-    });
+    it(
+        "has certbot with its Cloudflare plugin, its state on the volume, the renewal timer, " +
+            "and the token in a root-only file",
+        () => {
+            assert.match(server!.exec("certbot", "plugins", "--text"), /\* dns-cloudflare/);
+            assert.equal(server!.exec("readlink", "/etc/letsencrypt").trim(), "/srv/family-data/letsencrypt");
+            assert.equal(server!.exec("systemctl", "is-enabled", "certbot.timer").trim(), "enabled");
+            assert.equal(
+                server!.exec("stat", "-c", "%a %U", "/etc/family-xmpp/cloudflare.ini").trim(),
+                "600 root",
+            );
+            assert.equal(
+                server!.exec("cat", "/etc/family-xmpp/cloudflare.ini"),
+                "dns_cloudflare_api_token = cf-token-family-acme-token\n",
+            );
+            assert.doesNotMatch(server!.exec("cat", "/var/log/cloud-init-output.log"), /cf-token-/);
+        },
+    );
 
-    it("serves the test CA's certificate, imported by certbot's deploy hook, for every name the family uses", () => {
-        for (const name of certificateNames(familyModel(FAMILY))) {
-            const probe = spawnSync("openssl", [
-                "s_client", "-starttls", "xmpp", "-xmpphost", DOMAIN, "-connect", `${XMPP.host}:${XMPP.port}`,
-                "-verify_return_error", "-verify_hostname", name, "-CAfile", join(workDir, "ca.crt"),
-            ], { input: "", encoding: "utf8", timeout: 20_000 });
-            assert.match(probe.stdout, /Verify return code: 0 \(ok\)/, `${name}: ${probe.stderr}`);
-        }
-    });
+    it(
+        "serves the test CA's certificate, imported by certbot's deploy hook, " +
+            "for every name the family uses",
+        () => {
+            for (const name of certificateNames(familyModel(FAMILY))) {
+                const probe = spawnSync(
+                    "openssl",
+                    [
+                        "s_client",
+                        "-starttls",
+                        "xmpp",
+                        "-xmpphost",
+                        DOMAIN,
+                        "-connect",
+                        `${XMPP.host}:${XMPP.port}`,
+                        "-verify_return_error",
+                        "-verify_hostname",
+                        name,
+                        "-CAfile",
+                        join(workDir, "ca.crt"),
+                    ],
+                    { input: "", encoding: "utf8", timeout: 20_000 },
+                );
+                assert.match(probe.stdout, /Verify return code: 0 \(ok\)/, `${name}: ${probe.stderr}`);
+            }
+        },
+    );
 
     it("publishes records that point at the booted server's address", () => {
         const zone = String(firstRun.outputs.zoneFile.value);
-        const addresses = zone.split("\n").filter((line) => /\tIN\tA\t/.test(line)).map((line) => line.split("\t")[4]);
-        assert.deepEqual(addresses, [NetworkLab.SERVER_ADDRESS, NetworkLab.SERVER_ADDRESS, NetworkLab.SERVER_ADDRESS]);
-        assert.match(server!.exec("ip", "-4", "-o", "addr", "show"), new RegExp(`inet ${NetworkLab.SERVER_ADDRESS.replace(/\./g, "\\.")}/24`));
+        const addresses = zone
+            .split("\n")
+            .filter((line) => /\tIN\tA\t/.test(line))
+            .map((line) => line.split("\t")[4]);
+        assert.deepEqual(addresses, [
+            NetworkLab.SERVER_ADDRESS,
+            NetworkLab.SERVER_ADDRESS,
+            NetworkLab.SERVER_ADDRESS,
+        ]);
+        assert.match(
+            server!.exec("ip", "-4", "-o", "addr", "show"),
+            new RegExp(`inet ${NetworkLab.SERVER_ADDRESS.replace(/\./g, "\\.")}/24`),
+        );
     });
 
     it("lets members log in, shows each their group, delivers and archives a message", async () => {
         const anna = await timed("first login", () => member("anna", firstRun, "phone"));
-        assert.deepEqual((await anna.roster()).map((item) => `${item.jid} ${item.subscription} ${item.groups.join()}`).sort(), [
-            `${jid("bo")} both Family`,
-            `${jid("åsa")} both Family`,
-        ]);
+        assert.deepEqual(
+            (await anna.roster())
+                .map((item) => `${item.jid} ${item.subscription} ${item.groups.join()}`)
+                .sort(),
+            [`${jid("bo")} both Family`, `${jid("åsa")} both Family`],
+        );
         assert.deepEqual(await rosterOf("dora", firstRun, "laptop"), []);
         const åsa = await member("åsa", firstRun, "tablet");
         await åsa.xmpp.send(xml("presence"));
-        await anna.xmpp.send(xml("message", { to: jid("åsa"), type: "chat" }, xml("body", {}, "Middag på söndag?")));
-        const received = await åsa.waitFor((s) => s.is("message") && s.getChildText("body") !== null, "Anna's message");
+        await anna.xmpp.send(
+            xml("message", { to: jid("åsa"), type: "chat" }, xml("body", {}, "Middag på söndag?")),
+        );
+        const received = await åsa.waitFor(
+            (s) => s.is("message") && s.getChildText("body") !== null,
+            "Anna's message",
+        );
         assert.equal(received.getChildText("body"), "Middag på söndag?");
         assert.ok((await anna.archivedBodies()).includes("Middag på söndag?"));
         // The family room exists from the first boot on, with the group as its members.
         assert.equal((await anna.joinRoom("family@conference.family.test", "Anna")).attrs.type, undefined);
-        await anna.xmpp.send(xml("message", { to: "family@conference.family.test", type: "groupchat" }, xml("body", {}, "Hej allihop!")));
-        await anna.waitFor((s) => s.is("message") && s.attrs.type === "groupchat" && s.getChildText("body") === "Hej allihop!", "the room's echo");
+        await anna.xmpp.send(
+            xml(
+                "message",
+                { to: "family@conference.family.test", type: "groupchat" },
+                xml("body", {}, "Hej allihop!"),
+            ),
+        );
+        await anna.waitFor(
+            (s) =>
+                s.is("message") && s.attrs.type === "groupchat" && s.getChildText("body") === "Hej allihop!",
+            "the room's echo",
+        );
         await anna.stop();
         await åsa.stop();
     });
 
-    it("shares files over HTTPS on port 443 with the imported certificate", () => withDiagnostics(async () => {
-        const anna = await member("anna", firstRun, "upload");
-        const file = Buffer.from("Farmors recept på kanelbullar\n".repeat(1000));
-        const slot = (await anna.xmpp.iqCaller.request(xml("iq", { type: "get", to: `upload.${DOMAIN}` },
-            xml("request", { xmlns: "urn:xmpp:http:upload:0", filename: "kanelbullar.txt", size: String(file.length), "content-type": "text/plain" })))).getChild("slot");
-        const put = slot?.getChild("put");
-        assert.match(put?.attrs.url ?? "", /^https:\/\/upload\.family\.test\/file_share\//);
-        const headers = Object.fromEntries((put?.getChildren("header") ?? []).map((header) => [header.attrs.name ?? "", header.text()]));
-        assert.equal((await httpsAt(XMPP.host, put?.attrs.url ?? "", "PUT", file, { "content-type": "text/plain", ...headers })).status, 201);
-        const back = await httpsAt(XMPP.host, slot?.getChild("get")?.attrs.url ?? "", "GET");
-        assert.ok(back.body.equals(file), "the file came back different");
-        await anna.stop();
-    }));
+    it("shares files over HTTPS on port 443 with the imported certificate", () =>
+        withDiagnostics(async () => {
+            const anna = await member("anna", firstRun, "upload");
+            const file = Buffer.from("Farmors recept på kanelbullar\n".repeat(1000));
+            const slot = (
+                await anna.xmpp.iqCaller.request(
+                    xml(
+                        "iq",
+                        { type: "get", to: `upload.${DOMAIN}` },
+                        xml("request", {
+                            xmlns: "urn:xmpp:http:upload:0",
+                            filename: "kanelbullar.txt",
+                            size: String(file.length),
+                            "content-type": "text/plain",
+                        }),
+                    ),
+                )
+            ).getChild("slot");
+            const put = slot?.getChild("put");
+            assert.match(put?.attrs.url ?? "", /^https:\/\/upload\.family\.test\/file_share\//);
+            const headers = Object.fromEntries(
+                (put?.getChildren("header") ?? []).map((header) => [header.attrs.name ?? "", header.text()]),
+            );
+            assert.equal(
+                (
+                    await httpsAt(XMPP.host, put?.attrs.url ?? "", "PUT", file, {
+                        "content-type": "text/plain",
+                        ...headers,
+                    })
+                ).status,
+                201,
+            );
+            const back = await httpsAt(XMPP.host, slot?.getChild("get")?.attrs.url ?? "", "GET");
+            assert.ok(back.body.equals(file), "the file came back different");
+            await anna.stop();
+        }));
 
-    it("relays calls with the credentials Prosody hands out, over UDP, TCP and TLS with the imported certificate", () => withDiagnostics(async () => {
-        assert.equal(server!.exec("stat", "-c", "%a %U %G", "/etc/turnserver.conf").trim(), "640 root turnserver");
-        assert.equal(server!.exec("stat", "-c", "%a %U %G", "/etc/prosody/secrets.d/calls.cfg.lua").trim(), "640 root prosody");
-        assert.equal(server!.exec("systemctl", "is-enabled", "coturn").trim(), "enabled");
-        const anna = await member("anna", firstRun, "call");
-        const services = await externalServices(anna, DOMAIN);
-        await anna.stop();
-        const turn = turnService(services, "udp");
-        assert.equal(turn.host, "xmpp.family.test");
-        const attempt = {
-            server: NetworkLab.SERVER_ADDRESS, username: turn.username ?? "", password: turn.password ?? "", peer: NetworkLab.PEER_ADDRESS,
-        };
-        for (const [transport, port] of [["udp", 3478], ["tcp", 3478], ["tls", 5349]] as const) {
-            const result = await relayThrough({ ...attempt, transport, port, caFile: join(workDir, "ca.crt"), tlsName: "xmpp.family.test" });
-            assert.equal(result.echoed, RELAY_MESSAGES, `${transport}: ${result.output}`);
-        }
-        const intoThePrivateNetwork = await relayThrough({ ...attempt, transport: "udp", port: 3478, peer: NetworkLab.HOST_ADDRESS });
-        assert.match(intoThePrivateNetwork.output, /403 \(Forbidden IP\)/);
-    }));
+    it(
+        "relays calls with the credentials Prosody hands out, " +
+            "over UDP, TCP and TLS with the imported certificate",
+        () =>
+            withDiagnostics(async () => {
+                assert.equal(
+                    server!.exec("stat", "-c", "%a %U %G", "/etc/turnserver.conf").trim(),
+                    "640 root turnserver",
+                );
+                assert.equal(
+                    server!.exec("stat", "-c", "%a %U %G", "/etc/prosody/secrets.d/calls.cfg.lua").trim(),
+                    "640 root prosody",
+                );
+                assert.equal(server!.exec("systemctl", "is-enabled", "coturn").trim(), "enabled");
+                const anna = await member("anna", firstRun, "call");
+                const services = await externalServices(anna, DOMAIN);
+                await anna.stop();
+                const turn = turnService(services, "udp");
+                assert.equal(turn.host, "xmpp.family.test");
+                const attempt = {
+                    server: NetworkLab.SERVER_ADDRESS,
+                    username: turn.username ?? "",
+                    password: turn.password ?? "",
+                    peer: NetworkLab.PEER_ADDRESS,
+                };
+                for (const [transport, port] of [
+                    ["udp", 3478],
+                    ["tcp", 3478],
+                    ["tls", 5349],
+                ] as const) {
+                    const result = await relayThrough({
+                        ...attempt,
+                        transport,
+                        port,
+                        caFile: join(workDir, "ca.crt"),
+                        tlsName: "xmpp.family.test",
+                    });
+                    assert.equal(result.echoed, RELAY_MESSAGES, `${transport}: ${result.output}`);
+                }
+                const intoThePrivateNetwork = await relayThrough({
+                    ...attempt,
+                    transport: "udp",
+                    port: 3478,
+                    peer: NetworkLab.HOST_ADDRESS,
+                });
+                assert.match(intoThePrivateNetwork.output, /403 \(Forbidden IP\)/);
+            }),
+    );
 
     it("refuses in-band registration", async () => {
         const stream = await RawStream.open(XMPP.port, DOMAIN, XMPP.host);
         try {
             await stream.startTls();
-            stream.send("<iq type='set' id='reg1'><query xmlns='jabber:iq:register'><username>mallory</username><password>Secret-123</password></query></iq>");
-            assert.match(await stream.waitFor(/<iq[^>]*id=['"]reg1['"][\s\S]*?(<\/iq>|\/>)/, "a reply to the registration"), /type=['"]error['"]/);
+            stream.send(
+                "<iq type='set' id='reg1'><query xmlns='jabber:iq:register'>" +
+                    "<username>mallory</username><password>Secret-123</password></query></iq>",
+            );
+            assert.match(
+                await stream.waitFor(
+                    /<iq[^>]*id=['"]reg1['"][\s\S]*?(<\/iq>|\/>)/,
+                    "a reply to the registration",
+                ),
+                /type=['"]error['"]/,
+            );
         } finally {
             stream.close();
         }
     });
 
-    it("applies a family change over SSH without rebooting or re-running cloud-init, and every roster follows", async () => {
-        const bootId = server!.exec("cat", "/proc/sys/kernel/random/boot_id");
-        const firstBootFinished = server!.exec("stat", "-c", "%Y", "/var/lib/cloud/instance/boot-finished");
-        const planned = plannedRuns(firstRun, changedRun);
-        assert.deepEqual(planned.map((p) => `${p.why} ${p.step.name}`).sort(), [
-            "create family-account-erik", "update family-files", "update family-rooms",
-        ]);
-        await timed("family change over SSH", () => withDiagnostics(async () => {
-            for (const { step, script } of planned) ssh.runStep(step, script);
-        }));
-        assert.equal(server!.exec("cat", "/proc/sys/kernel/random/boot_id"), bootId);
-        assert.equal(server!.exec("stat", "-c", "%Y", "/var/lib/cloud/instance/boot-finished"), firstBootFinished);
-        assert.deepEqual(await rosterOf("anna", changedRun, "after-change"), [`${jid("erik")} (Family)`, `${jid("åsa")} (Family)`]);
-        assert.deepEqual(await rosterOf("bo", changedRun, "after-change"), [`${jid("dora")} (Cousins)`]);
-        assert.deepEqual(await rosterOf("erik", changedRun, "after-change"), [`${jid("anna")} (Family)`, `${jid("åsa")} (Family)`]);
-    });
+    it(
+        "applies a family change over SSH without rebooting or re-running cloud-init, " +
+            "and every roster follows",
+        async () => {
+            const bootId = server!.exec("cat", "/proc/sys/kernel/random/boot_id");
+            const firstBootFinished = server!.exec(
+                "stat",
+                "-c",
+                "%Y",
+                "/var/lib/cloud/instance/boot-finished",
+            );
+            const planned = plannedRuns(firstRun, changedRun);
+            assert.deepEqual(planned.map((p) => `${p.why} ${p.step.name}`).sort(), [
+                "create family-account-erik",
+                "update family-files",
+                "update family-rooms",
+            ]);
+            await timed("family change over SSH", () =>
+                withDiagnostics(async () => {
+                    for (const { step, script } of planned) ssh.runStep(step, script);
+                }),
+            );
+            assert.equal(server!.exec("cat", "/proc/sys/kernel/random/boot_id"), bootId);
+            assert.equal(
+                server!.exec("stat", "-c", "%Y", "/var/lib/cloud/instance/boot-finished"),
+                firstBootFinished,
+            );
+            assert.deepEqual(await rosterOf("anna", changedRun, "after-change"), [
+                `${jid("erik")} (Family)`,
+                `${jid("åsa")} (Family)`,
+            ]);
+            assert.deepEqual(await rosterOf("bo", changedRun, "after-change"), [`${jid("dora")} (Cousins)`]);
+            assert.deepEqual(await rosterOf("erik", changedRun, "after-change"), [
+                `${jid("anna")} (Family)`,
+                `${jid("åsa")} (Family)`,
+            ]);
+        },
+    );
 
-    it("rebuilds from the data volume: a fresh root filesystem, the same user data, and accounts, rosters and history survive", async () => {
-        await server!.stop();
-        server!.removeRoot();
-        const rebuiltRun = runStack(CHANGED_FAMILY, { ...stackEnvironment, FAMILY_XMPP_TEST_SERVER_GENERATION: "rebuilt" });
-        const planned = plannedRuns(changedRun, rebuiltRun);
-        assert.deepEqual(planned.map((p) => `${p.why} ${p.step.name}`).sort(), [
-            "replace family-calls", "replace family-certificate", "replace family-dns-credentials", "replace family-files", "replace family-first-boot",
-        ]);
+    it(
+        "rebuilds from the data volume: a fresh root filesystem, the same user data, " +
+            "and accounts, rosters and history survive",
+        async () => {
+            await server!.stop();
+            server!.removeRoot();
+            const rebuiltRun = runStack(CHANGED_FAMILY, {
+                ...stackEnvironment,
+                FAMILY_XMPP_TEST_SERVER_GENERATION: "rebuilt",
+            });
+            const planned = plannedRuns(changedRun, rebuiltRun);
+            assert.deepEqual(planned.map((p) => `${p.why} ${p.step.name}`).sort(), [
+                "replace family-calls",
+                "replace family-certificate",
+                "replace family-dns-credentials",
+                "replace family-files",
+                "replace family-first-boot",
+            ]);
 
-        await timed("rebuild: boot to cloud-init done", async () => {
-            server = await bootServer("fxboot2", "family-xmpp-boot-2");
-            await withDiagnostics(() => waitForFirstBoot(server!));
-        });
-        await withDiagnostics(async () => {
-            for (const { step, script } of planned) runOrStandIn(step, script);
-        });
+            await timed("rebuild: boot to cloud-init done", async () => {
+                server = await bootServer("fxboot2", "family-xmpp-boot-2");
+                await withDiagnostics(() => waitForFirstBoot(server!));
+            });
+            await withDiagnostics(async () => {
+                for (const { step, script } of planned) runOrStandIn(step, script);
+            });
 
-        assert.deepEqual(await rosterOf("anna", changedRun, "after-rebuild"), [`${jid("erik")} (Family)`, `${jid("åsa")} (Family)`]);
-        assert.deepEqual(await rosterOf("bo", changedRun, "after-rebuild"), [`${jid("dora")} (Cousins)`]);
-        // The certificate came back from the volume: the fresh system disk never saw it.
-        assert.equal(server!.exec("readlink", "-f", `/etc/letsencrypt/live/${DOMAIN}/fullchain.pem`).trim(), `/srv/family-data/letsencrypt/live/${DOMAIN}/fullchain.pem`);
-        const anna = await member("anna", changedRun, "after-rebuild-archive");
-        assert.ok((await anna.archivedBodies()).includes("Middag på söndag?"), "the message archive did not survive the rebuild");
-        assert.ok((await anna.archivedBodies("family@conference.family.test")).includes("Hej allihop!"), "the family room's history did not survive the rebuild");
-        // Calls work again: the calls step brought the secret to the new server.
-        const turn = turnService(await externalServices(anna, DOMAIN), "udp");
-        const relayed = await relayThrough({
-            server: NetworkLab.SERVER_ADDRESS, port: 3478, transport: "udp", username: turn.username ?? "", password: turn.password ?? "", peer: NetworkLab.PEER_ADDRESS,
-        });
-        assert.equal(relayed.echoed, RELAY_MESSAGES, relayed.output);
-        await anna.stop();
-    });
+            assert.deepEqual(await rosterOf("anna", changedRun, "after-rebuild"), [
+                `${jid("erik")} (Family)`,
+                `${jid("åsa")} (Family)`,
+            ]);
+            assert.deepEqual(await rosterOf("bo", changedRun, "after-rebuild"), [`${jid("dora")} (Cousins)`]);
+            // The certificate came back from the volume: the fresh system disk never saw it.
+            assert.equal(
+                server!.exec("readlink", "-f", `/etc/letsencrypt/live/${DOMAIN}/fullchain.pem`).trim(),
+                `/srv/family-data/letsencrypt/live/${DOMAIN}/fullchain.pem`,
+            );
+            const anna = await member("anna", changedRun, "after-rebuild-archive");
+            assert.ok(
+                (await anna.archivedBodies()).includes("Middag på söndag?"),
+                "the message archive did not survive the rebuild",
+            );
+            assert.ok(
+                (await anna.archivedBodies("family@conference.family.test")).includes("Hej allihop!"),
+                "the family room's history did not survive the rebuild",
+            );
+            // Calls work again: the calls step brought the secret to the new server.
+            const turn = turnService(await externalServices(anna, DOMAIN), "udp");
+            const relayed = await relayThrough({
+                server: NetworkLab.SERVER_ADDRESS,
+                port: 3478,
+                transport: "udp",
+                username: turn.username ?? "",
+                password: turn.password ?? "",
+                peer: NetworkLab.PEER_ADDRESS,
+            });
+            assert.equal(relayed.echoed, RELAY_MESSAGES, relayed.output);
+            await anna.stop();
+        },
+    );
 });
 
 /**
@@ -419,12 +648,16 @@ function runOrStandIn(step: ProvisioningStep, script: string): void {
     if (server!.tryExec("test", "-s", `${live}/fullchain.pem`).status !== 0) {
         const certificate = readFileSync(join(workDir, "certs", `${DOMAIN}.crt`), "utf8");
         const key = readFileSync(join(workDir, "certs", `${DOMAIN}.key`), "utf8");
-        server!.exec("sh", "-c", [
-            "set -eu",
-            `install -d -m 0700 ${live}`,
-            `printf '%s' '${certificate}' > ${live}/fullchain.pem`,
-            `(umask 077 && printf '%s' '${key}' > ${live}/privkey.pem)`,
-        ].join("\n"));
+        server!.exec(
+            "sh",
+            "-c",
+            [
+                "set -eu",
+                `install -d -m 0700 ${live}`,
+                `printf '%s' '${certificate}' > ${live}/fullchain.pem`,
+                `(umask 077 && printf '%s' '${key}' > ${live}/privkey.pem)`,
+            ].join("\n"),
+        );
     }
     ssh.runStep(step, IMPORT_HOOK);
 }

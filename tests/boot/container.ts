@@ -44,21 +44,35 @@ export class BootedContainer {
         const seed = join(this.root, "var/lib/cloud/seed/nocloud");
         mkdirSync(seed, { recursive: true });
         writeFileSync(join(seed, "user-data"), options.userData);
-        writeFileSync(join(seed, "meta-data"), [
-            `instance-id: ${options.instanceId}`,
-            `local-hostname: ${options.hostname}`,
-            "public-keys:",
-            ...options.publicKeys.map((key) => `  - ${key.trim()}`),
-            "",
-        ].join("\n"));
+        writeFileSync(
+            join(seed, "meta-data"),
+            [
+                `instance-id: ${options.instanceId}`,
+                `local-hostname: ${options.hostname}`,
+                "public-keys:",
+                ...options.publicKeys.map((key) => `  - ${key.trim()}`),
+                "",
+            ].join("\n"),
+        );
         // Straight into a file: a pipe would have to be drained by this process, which blocks in
         // synchronous calls while the container boots, and a full pipe stalls the container.
         const console = openSync(this.consoleLog, "w");
-        this.nspawn = spawn("systemd-nspawn", [
-            "-D", this.root, "-b", "-M", options.name, "--register=no", "--keep-unit",
-            `--network-namespace-path=${options.namespacePath}`, "--resolv-conf=copy-host",
-            `--bind=${options.volume.hostDevice}:${options.volume.devicePath}`,
-        ], { stdio: ["ignore", console, console] });
+        this.nspawn = spawn(
+            "systemd-nspawn",
+            [
+                "-D",
+                this.root,
+                "-b",
+                "-M",
+                options.name,
+                "--register=no",
+                "--keep-unit",
+                `--network-namespace-path=${options.namespacePath}`,
+                "--resolv-conf=copy-host",
+                `--bind=${options.volume.hostDevice}:${options.volume.devicePath}`,
+            ],
+            { stdio: ["ignore", console, console] },
+        );
         closeSync(console);
         this.init = await this.findInit();
     }
@@ -110,7 +124,9 @@ export class BootedContainer {
         for (let i = 0; i < 100; i++) {
             if (!nspawn?.pid || nspawn.exitCode !== null) break;
             // The container's systemd is nspawn's child; a short-lived helper child may come first.
-            const children = spawnText("pgrep", ["-P", String(nspawn.pid), "-x", "systemd"]).split("\n").filter(Boolean);
+            const children = spawnText("pgrep", ["-P", String(nspawn.pid), "-x", "systemd"])
+                .split("\n")
+                .filter(Boolean);
             if (children.length > 0) return Number(children[0]);
             await sleep(100);
         }

@@ -11,8 +11,18 @@ import { run } from "./shell";
  */
 const MIRROR = "http://deb.debian.org/debian";
 const PACKAGES = [
-    "systemd", "systemd-sysv", "dbus", "cloud-init", "iproute2", "ca-certificates",
-    "python3-cffi-backend", "locales", "openssh-server", "sudo", "curl", "netbase",
+    "systemd",
+    "systemd-sysv",
+    "dbus",
+    "cloud-init",
+    "iproute2",
+    "ca-certificates",
+    "python3-cffi-backend",
+    "locales",
+    "openssh-server",
+    "sudo",
+    "curl",
+    "netbase",
 ];
 const SOURCES = [
     "deb http://deb.debian.org/debian bookworm main",
@@ -28,7 +38,10 @@ export const CACHE_DIR = process.env.FAMILY_XMPP_BOOT_CACHE ?? "/var/cache/famil
 export const LAST_RUN_DIR = join(CACHE_DIR, "last-run");
 
 export function imagePath(): string {
-    const recipe = createHash("sha256").update([RECIPE_VERSION, MIRROR, ...PACKAGES, SOURCES, CLOUD_CFG].join("\n")).digest("hex").slice(0, 12);
+    const recipe = createHash("sha256")
+        .update([RECIPE_VERSION, MIRROR, ...PACKAGES, SOURCES, CLOUD_CFG].join("\n"))
+        .digest("hex")
+        .slice(0, 12);
     return join(CACHE_DIR, `debian-12-${recipe}.tar.zst`);
 }
 
@@ -40,7 +53,13 @@ export function ensureImage(): { path: string; built: boolean } {
     const work = mkdtempSync(join(CACHE_DIR, "build-"));
     const root = join(work, "root");
     try {
-        run("debootstrap", ["--variant=minbase", `--include=${PACKAGES.join(",")}`, "bookworm", root, MIRROR]);
+        run("debootstrap", [
+            "--variant=minbase",
+            `--include=${PACKAGES.join(",")}`,
+            "bookworm",
+            root,
+            MIRROR,
+        ]);
         writeFileSync(join(root, "etc/apt/sources.list"), `${SOURCES}\n`);
         writeFileSync(join(root, "etc/cloud/cloud.cfg.d/90-boot-test-datasource.cfg"), CLOUD_CFG);
         writeFileSync(join(root, "etc/locale.gen"), "en_US.UTF-8 UTF-8\n");
@@ -48,7 +67,16 @@ export function ensureImage(): { path: string; built: boolean } {
         // A fresh machine id on every boot, as a new VPS gets.
         writeFileSync(join(root, "etc/machine-id"), "");
         run("chroot", [root, "apt-get", "clean"]);
-        run("tar", ["-C", root, "--numeric-owner", "-I", "zstd -T0", "-cf", join(work, "image.tar.zst"), "."]);
+        run("tar", [
+            "-C",
+            root,
+            "--numeric-owner",
+            "-I",
+            "zstd -T0",
+            "-cf",
+            join(work, "image.tar.zst"),
+            ".",
+        ]);
         renameSync(join(work, "image.tar.zst"), path);
         return { path, built: true };
     } finally {

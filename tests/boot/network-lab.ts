@@ -39,14 +39,18 @@ export class NetworkLab {
         run("ip", ["-n", NAMESPACE, "route", "add", "default", "via", HOST_ADDRESS]);
         this.previousIpForward = readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8").trim();
         writeFileSync("/proc/sys/net/ipv4/ip_forward", "1");
-        run("nft", ["-f", "-"], [
-            `table ip ${NFT_TABLE} {`,
-            "  chain postrouting {",
-            "    type nat hook postrouting priority srcnat; policy accept;",
-            `    ip saddr ${SERVER_ADDRESS}/32 oifname != "${HOST_LINK}" masquerade`,
-            "  }",
-            "}",
-        ].join("\n"));
+        run(
+            "nft",
+            ["-f", "-"],
+            [
+                `table ip ${NFT_TABLE} {`,
+                "  chain postrouting {",
+                "    type nat hook postrouting priority srcnat; policy accept;",
+                `    ip saddr ${SERVER_ADDRESS}/32 oifname != "${HOST_LINK}" masquerade`,
+                "  }",
+                "}",
+            ].join("\n"),
+        );
     }
 
     down(): void {

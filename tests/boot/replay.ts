@@ -60,7 +60,10 @@ export function connectionOf(run: StackRun): SshConnection {
  * steps with other changed inputs are updated (their `update`, or else `create`, runs again),
  * and steps that are gone are deleted.
  */
-export function plannedRuns(before: StackRun, after: StackRun): { step: ProvisioningStep; script: string; why: string }[] {
+export function plannedRuns(
+    before: StackRun,
+    after: StackRun,
+): { step: ProvisioningStep; script: string; why: string }[] {
     const old = new Map(provisioningSteps(before).map((step) => [step.name, step]));
     const runs: { step: ProvisioningStep; script: string; why: string }[] = [];
     const deletes: { step: ProvisioningStep; script: string; why: string }[] = [];
@@ -70,7 +73,8 @@ export function plannedRuns(before: StackRun, after: StackRun): { step: Provisio
             runs.push({ step, script: step.create, why: "create" });
         } else if (JSON.stringify(previous.inputs.triggers) !== JSON.stringify(step.inputs.triggers)) {
             runs.push({ step, script: step.create, why: "replace" });
-            if (previous.delete) deletes.push({ step: previous, script: previous.delete, why: "replace (delete old)" });
+            if (previous.delete)
+                deletes.push({ step: previous, script: previous.delete, why: "replace (delete old)" });
         } else if (JSON.stringify(previous.inputs) !== JSON.stringify(step.inputs)) {
             runs.push({ step, script: step.update ?? step.create, why: "update" });
         }
@@ -86,18 +90,35 @@ export function plannedRuns(before: StackRun, after: StackRun): { step: Provisio
 export class SshTarget {
     private readonly keyFile: string;
 
-    constructor(private readonly connection: SshConnection, workDir: string) {
+    constructor(
+        private readonly connection: SshConnection,
+        workDir: string,
+    ) {
         this.keyFile = join(workDir, "deploy-key");
         writeFileSync(this.keyFile, connection.privateKey, { mode: 0o600 });
     }
 
     run(script: string, stdin = ""): { status: number | null; stdout: string; stderr: string } {
-        const result = spawnSync("ssh", [
-            "-i", this.keyFile,
-            "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
-            "-o", "BatchMode=yes", "-o", "ConnectTimeout=5",
-            `${this.connection.user}@${this.connection.host}`, script,
-        ], { input: stdin, encoding: "utf8", timeout: 600_000 });
+        const result = spawnSync(
+            "ssh",
+            [
+                "-i",
+                this.keyFile,
+                "-o",
+                "StrictHostKeyChecking=no",
+                "-o",
+                "UserKnownHostsFile=/dev/null",
+                "-o",
+                "LogLevel=ERROR",
+                "-o",
+                "BatchMode=yes",
+                "-o",
+                "ConnectTimeout=5",
+                `${this.connection.user}@${this.connection.host}`,
+                script,
+            ],
+            { input: stdin, encoding: "utf8", timeout: 600_000 },
+        );
         return { status: result.status, stdout: result.stdout, stderr: result.stderr };
     }
 
@@ -107,7 +128,8 @@ export class SshTarget {
         for (;;) {
             const result = this.run("true");
             if (result.status === 0) return;
-            if (Date.now() > deadline) throw new Error(`ssh to ${this.connection.host} kept failing: ${result.stderr}`);
+            if (Date.now() > deadline)
+                throw new Error(`ssh to ${this.connection.host} kept failing: ${result.stderr}`);
             await sleep(1000);
         }
     }
@@ -116,7 +138,10 @@ export class SshTarget {
     runStep(step: ProvisioningStep, script: string): string {
         const result = this.run(script, step.stdin ?? "");
         if (result.status !== 0) {
-            throw new Error(`provisioning step ${step.name} failed (exit ${result.status}):\n${result.stdout}${result.stderr}`);
+            throw new Error(
+                `provisioning step ${step.name} failed (exit ${result.status}):\n` +
+                    `${result.stdout}${result.stderr}`,
+            );
         }
         return result.stdout;
     }

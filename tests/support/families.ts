@@ -13,5 +13,7 @@ export function familyModel(raw: Record<string, unknown>): FamilyModel {
 
 /** The example family of Pulumi.dev.yaml, as `npm start` and the README use it. */
 export function devFamily(): FamilyModel {
-    return familyModel(rawConfigFromStackFile(readFileSync(join(__dirname, "..", "..", "Pulumi.dev.yaml"), "utf8")));
+    return familyModel(
+        rawConfigFromStackFile(readFileSync(join(__dirname, "..", "..", "Pulumi.dev.yaml"), "utf8")),
+    );
 }

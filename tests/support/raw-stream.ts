@@ -10,7 +10,10 @@ export class RawStream {
     /** The features the server offered on the plain connection, before any STARTTLS. */
     public plainFeatures = "";
 
-    private constructor(private socket: Socket, private readonly domain: string) {
+    private constructor(
+        private socket: Socket,
+        private readonly domain: string,
+    ) {
         this.listen();
     }
 
@@ -25,7 +28,10 @@ export class RawStream {
     /** Sends a stream header and returns the server's <stream:features/>. */
     async restart(): Promise<string> {
         this.buffer = "";
-        this.send(`<?xml version='1.0'?><stream:stream to='${this.domain}' version='1.0' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>`);
+        this.send(
+            `<?xml version='1.0'?><stream:stream to='${this.domain}' version='1.0' ` +
+                "xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>",
+        );
         return this.waitFor(/<stream:features[\s\S]*?<\/stream:features>/, "stream features");
     }
 
@@ -35,7 +41,9 @@ export class RawStream {
         await this.waitFor(/<proceed[^>]*\/>/, "<proceed/>");
         this.socket.removeAllListeners("data");
         const secure = tlsConnect({ socket: this.socket, servername: this.domain });
-        await new Promise<void>((resolve, reject) => secure.once("secureConnect", resolve).once("error", reject));
+        await new Promise<void>((resolve, reject) =>
+            secure.once("secureConnect", resolve).once("error", reject),
+        );
         this.socket = secure;
         this.listen();
         return this.restart();
@@ -59,7 +67,9 @@ export class RawStream {
             const timer = setInterval(check, 20);
             const timeout = setTimeout(() => {
                 clearInterval(timer);
-                reject(new Error(`no ${what} from the server within ${timeoutMs} ms; received: ${this.buffer}`));
+                reject(
+                    new Error(`no ${what} from the server within ${timeoutMs} ms; received: ${this.buffer}`),
+                );
             }, timeoutMs);
             check();
         });
@@ -70,7 +80,9 @@ export class RawStream {
     }
 
     private listen(): void {
-        this.socket.on("data", (chunk: Buffer) => { this.buffer += chunk.toString("utf8"); });
+        this.socket.on("data", (chunk: Buffer) => {
+            this.buffer += chunk.toString("utf8");
+        });
         this.socket.on("error", () => undefined);
     }
 }

@@ -24,5 +24,10 @@ export function renewedCertificate(model: FamilyModel): Renewal {
     renameSync(join(dir, "issued", `${model.domain}.crt`), join(lineage, "fullchain.pem"));
     renameSync(join(dir, "issued", `${model.domain}.key`), join(lineage, "privkey.pem"));
     chmodSync(join(lineage, "privkey.pem"), 0o600);
-    return { liveDir, caFile: join(dir, "ca.crt"), caCertificate, remove: () => rmSync(dir, { recursive: true, force: true }) };
+    return {
+        liveDir,
+        caFile: join(dir, "ca.crt"),
+        caCertificate,
+        remove: () => rmSync(dir, { recursive: true, force: true }),
+    };
 }

@@ -31,17 +31,23 @@ export const SECRET_SIGNATURE = "4dabf18193072939515e22adb298388d";
  * Runs the real program (index.ts) under Pulumi mocks in a fresh Node process, with `config` as
  * the stack's `family-xmpp:*` values, and returns what it declared.
  */
-export function runStack(config: Record<string, unknown>, environment: Record<string, string> = {}): StackRun {
-    const engineConfig = Object.fromEntries(Object.entries(config).map(([key, value]) => [
-        `family-xmpp:${key}`,
-        typeof value === "string" ? value : JSON.stringify(value),
-    ]));
+export function runStack(
+    config: Record<string, unknown>,
+    environment: Record<string, string> = {},
+): StackRun {
+    const engineConfig = Object.fromEntries(
+        Object.entries(config).map(([key, value]) => [
+            `family-xmpp:${key}`,
+            typeof value === "string" ? value : JSON.stringify(value),
+        ]),
+    );
     const result = spawnSync(process.execPath, ["--import", "tsx", join(__dirname, "run-stack.ts")], {
         env: { ...process.env, ...environment, FAMILY_XMPP_TEST_CONFIG: JSON.stringify(engineConfig) },
         encoding: "utf8",
         timeout: 120_000,
     });
-    if (result.status !== 0) throw new Error(`the mock run failed (exit ${result.status}):\n${result.stderr}`);
+    if (result.status !== 0)
+        throw new Error(`the mock run failed (exit ${result.status}):\n${result.stderr}`);
     return JSON.parse(result.stdout) as StackRun;
 }
 
@@ -51,7 +57,8 @@ export function resourcesOf(run: StackRun, type: string): DeclaredResource[] {
 
 export function resourceNamed(run: StackRun, type: string, name: string): DeclaredResource {
     const found = run.declared.find((resource) => resource.type === type && resource.name === name);
-    if (!found) throw new Error(`no ${type} named ${name}; declared: ${run.declared.map((r) => r.name).join(", ")}`);
+    if (!found)
+        throw new Error(`no ${type} named ${name}; declared: ${run.declared.map((r) => r.name).join(", ")}`);
     return found;
 }
 

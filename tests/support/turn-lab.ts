@@ -14,7 +14,8 @@ export class TurnLab {
 
     static possible(): string | undefined {
         if (process.getuid?.() !== 0) return "a network namespace for coturn needs root";
-        if (spawnSync("sh", ["-c", "command -v ip"], { stdio: "ignore" }).status !== 0) return "ip is not installed (apt-get install iproute2)";
+        if (spawnSync("sh", ["-c", "command -v ip"], { stdio: "ignore" }).status !== 0)
+            return "ip is not installed (apt-get install iproute2)";
         return undefined;
     }
 

@@ -18,19 +18,34 @@ export interface ExternalService {
 
 /** Asks the member's server for its STUN/TURN services, as Conversations does before a call. */
 export async function externalServices(session: Session, domain: string): Promise<ExternalService[]> {
-    const result = await session.xmpp.iqCaller.request(xml("iq", { type: "get", to: domain }, xml("services", { xmlns: "urn:xmpp:extdisco:2" })));
-    return (result.getChild("services", "urn:xmpp:extdisco:2")?.getChildren("service") ?? []).map((service) => ({
-        type: service.attrs.type ?? "",
-        transport: service.attrs.transport ?? "",
-        host: service.attrs.host ?? "",
-        port: Number(service.attrs.port),
-        ...(service.attrs.username ? { username: service.attrs.username, password: service.attrs.password, expires: service.attrs.expires } : {}),
-    }));
+    const result = await session.xmpp.iqCaller.request(
+        xml("iq", { type: "get", to: domain }, xml("services", { xmlns: "urn:xmpp:extdisco:2" })),
+    );
+    return (result.getChild("services", "urn:xmpp:extdisco:2")?.getChildren("service") ?? []).map(
+        (service) => ({
+            type: service.attrs.type ?? "",
+            transport: service.attrs.transport ?? "",
+            host: service.attrs.host ?? "",
+            port: Number(service.attrs.port),
+            ...(service.attrs.username
+                ? {
+                      username: service.attrs.username,
+                      password: service.attrs.password,
+                      expires: service.attrs.expires,
+                  }
+                : {}),
+        }),
+    );
 }
 
-/** The TURN service over `transport` in a server's answer; throws, naming what it offered, if there is none. */
+/**
+ * The TURN service over `transport` in a server's answer; throws, naming what it offered, if there
+ * is none.
+ */
 export function turnService(services: readonly ExternalService[], transport: "udp" | "tcp"): ExternalService {
-    const service = services.find((candidate) => candidate.type === "turn" && candidate.transport === transport);
+    const service = services.find(
+        (candidate) => candidate.type === "turn" && candidate.transport === transport,
+    );
     if (!service) throw new Error(`no TURN service over ${transport} among ${JSON.stringify(services)}`);
     return service;
 }
@@ -92,7 +107,10 @@ function tlsTunnel(attempt: RelayAttempt): Promise<{ port: number; close(): void
         server.listen(0, "127.0.0.1", () => {
             resolve({
                 port: (server.address() as AddressInfo).port,
-                close: () => { for (const socket of sockets) socket.destroy(); server.close(); },
+                close: () => {
+                    for (const socket of sockets) socket.destroy();
+                    server.close();
+                },
             });
         });
     });
@@ -101,16 +119,29 @@ function tlsTunnel(attempt: RelayAttempt): Promise<{ port: number; close(): void
 function runUclient(attempt: RelayAttempt, server: string, port: number): Promise<RelayResult> {
     const args = [
         ...(attempt.transport === "udp" ? [] : ["-t"]),
-        "-p", String(port),
-        "-u", attempt.username, "-w", attempt.password,
-        "-e", attempt.peer, "-n", String(RELAY_MESSAGES), "-c", "-X",
+        "-p",
+        String(port),
+        "-u",
+        attempt.username,
+        "-w",
+        attempt.password,
+        "-e",
+        attempt.peer,
+        "-n",
+        String(RELAY_MESSAGES),
+        "-c",
+        "-X",
         server,
     ];
     return new Promise((resolve, reject) => {
         const client = spawn("turnutils_uclient", args, { stdio: ["ignore", "pipe", "pipe"] });
         let output = "";
-        client.stdout.on("data", (chunk: Buffer) => { output += chunk.toString(); });
-        client.stderr.on("data", (chunk: Buffer) => { output += chunk.toString(); });
+        client.stdout.on("data", (chunk: Buffer) => {
+            output += chunk.toString();
+        });
+        client.stderr.on("data", (chunk: Buffer) => {
+            output += chunk.toString();
+        });
         const timer = setTimeout(() => client.kill("SIGKILL"), 20_000);
         client.once("error", reject);
         client.once("close", () => {

@@ -40,11 +40,18 @@ declare module "@xmpp/client" {
         resource?: string;
         /** Called with the server's mechanisms to authenticate as the caller chooses. */
         credentials?: (
-            authenticate: (credentials: { username: string; password: string }, mechanism: string) => Promise<void>,
+            authenticate: (
+                credentials: { username: string; password: string },
+                mechanism: string,
+            ) => Promise<void>,
             mechanisms: string[],
         ) => Promise<void>;
     }
 
     export function client(options: ClientOptions): Client;
-    export function xml(name: string, attrs?: Record<string, string>, ...children: (Element | string)[]): Element;
+    export function xml(
+        name: string,
+        attrs?: Record<string, string>,
+        ...children: (Element | string)[]
+    ): Element;
 }

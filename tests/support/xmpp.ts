@@ -29,12 +29,22 @@ export interface RosterItem {
     readonly groups: string[];
 }
 
-export function login(server: LocalServer, jid: string, password = server.credentials[jid], resource = "test"): Promise<Session> {
+export function login(
+    server: LocalServer,
+    jid: string,
+    password = server.credentials[jid],
+    resource = "test",
+): Promise<Session> {
     return loginAt({ host: "127.0.0.1", port: server.listeners.c2sPort }, jid, password, resource);
 }
 
 /** Logs a member in at `endpoint`, verifying the certificate for the JID's domain. */
-export async function loginAt(endpoint: XmppEndpoint, jid: string, password: string, resource = "test"): Promise<Session> {
+export async function loginAt(
+    endpoint: XmppEndpoint,
+    jid: string,
+    password: string,
+    resource = "test",
+): Promise<Session> {
     const [username, domain] = jid.split("@");
     const xmpp = client({
         service: `xmpp://${endpoint.host}:${endpoint.port}`,
@@ -71,12 +81,25 @@ export async function loginAt(endpoint: XmppEndpoint, jid: string, password: str
         }
     });
     await xmpp.start();
-    const waitFor = (predicate: (stanza: Element) => boolean, what: string, timeoutMs = 5000): Promise<Element> => {
+    const waitFor = (
+        predicate: (stanza: Element) => boolean,
+        what: string,
+        timeoutMs = 5000,
+    ): Promise<Element> => {
         const already = received.find(predicate);
         if (already) return Promise.resolve(already);
         return new Promise((resolve, reject) => {
-            const timer = setTimeout(() => reject(new Error(`${jid} did not receive ${what} within ${timeoutMs} ms`)), timeoutMs);
-            waiters.push({ predicate, resolve: (stanza) => { clearTimeout(timer); resolve(stanza); } });
+            const timer = setTimeout(
+                () => reject(new Error(`${jid} did not receive ${what} within ${timeoutMs} ms`)),
+                timeoutMs,
+            );
+            waiters.push({
+                predicate,
+                resolve: (stanza) => {
+                    clearTimeout(timer);
+                    resolve(stanza);
+                },
+            });
         });
     };
     return {
@@ -86,7 +109,9 @@ export async function loginAt(endpoint: XmppEndpoint, jid: string, password: str
         streamFeatures,
         waitFor,
         async roster() {
-            const result = await xmpp.iqCaller.request(xml("iq", { type: "get" }, xml("query", { xmlns: "jabber:iq:roster" })));
+            const result = await xmpp.iqCaller.request(
+                xml("iq", { type: "get" }, xml("query", { xmlns: "jabber:iq:roster" })),
+            );
             const query = result.getChild("query", "jabber:iq:roster");
             return (query?.getChildren("item") ?? []).map((item) => ({
                 jid: item.attrs.jid ?? "",
@@ -97,8 +122,21 @@ export async function loginAt(endpoint: XmppEndpoint, jid: string, password: str
         },
         async joinRoom(roomJid, nick) {
             const occupant = `${roomJid}/${nick}`;
-            const answer = waitFor((s) => s.is("presence") && s.attrs.from === occupant, `the answer of ${roomJid}`);
-            await xmpp.send(xml("presence", { to: occupant }, xml("x", { xmlns: "http://jabber.org/protocol/muc" }, xml("history", { maxstanzas: "0" }))));
+            const answer = waitFor(
+                (s) => s.is("presence") && s.attrs.from === occupant,
+                `the answer of ${roomJid}`,
+            );
+            await xmpp.send(
+                xml(
+                    "presence",
+                    { to: occupant },
+                    xml(
+                        "x",
+                        { xmlns: "http://jabber.org/protocol/muc" },
+                        xml("history", { maxstanzas: "0" }),
+                    ),
+                ),
+            );
             return answer;
         },
         async archivedBodies(archive?: string) {
@@ -107,12 +145,21 @@ export async function loginAt(endpoint: XmppEndpoint, jid: string, password: str
             const collect = (stanza: Element) => {
                 const result = stanza.getChild("result", "urn:xmpp:mam:2");
                 if (stanza.is("message") && result?.attrs.queryid === queryid) {
-                    const body = result.getChild("forwarded", "urn:xmpp:forward:0")?.getChild("message")?.getChildText("body");
+                    const body = result
+                        .getChild("forwarded", "urn:xmpp:forward:0")
+                        ?.getChild("message")
+                        ?.getChildText("body");
                     if (body) bodies.push(body);
                 }
             };
             xmpp.on("stanza", collect);
-            await xmpp.iqCaller.request(xml("iq", { type: "set", ...(archive ? { to: archive } : {}) }, xml("query", { xmlns: "urn:xmpp:mam:2", queryid })));
+            await xmpp.iqCaller.request(
+                xml(
+                    "iq",
+                    { type: "set", ...(archive ? { to: archive } : {}) },
+                    xml("query", { xmlns: "urn:xmpp:mam:2", queryid }),
+                ),
+            );
             return bodies;
         },
         stop: () => xmpp.stop(),
