@@ -3,14 +3,13 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { FamilyModel, jidOf } from "../model/family";
 import {
-    renderDeleteAccount,
-    renderEnsureAccount,
     renderSyncFamilyFiles,
     renderWaitForCloudInit,
     secretOnStdin,
 } from "../render/provisioning";
 import { renderObtainCertificate, renderStoreDnsCredentials } from "../render/certificates";
 import { renderSyncRooms } from "../render/rooms";
+import { renderDisableAccount, renderEnsureAccount, renderEraseAccount } from "../render/accounts";
 import { renderSyncCallSecret } from "../render/calls";
 import { renderServerFamilyFiles } from "../render/server-files";
 import { ServerConnection } from "./family-server";
@@ -146,13 +145,27 @@ export class FamilyProvisioning extends pulumi.ComponentResource {
                 {
                     connection,
                     create: renderEnsureAccount(model, member.username),
-                    delete: renderDeleteAccount(model, member.username),
+                    // Leaving the config disables the account; its history stays (see removedMembers).
+                    delete: renderDisableAccount(model, member.username),
                     stdin: pulumi.secret(password.result.apply(secretOnStdin)),
                     logging: "stdoutAndStderr",
                 },
                 { parent: this, dependsOn: [familyFiles] },
             );
             passwords[jid] = password.result;
+        }
+
+        // Erasing is never a side effect of an edit: only a former member listed with erase: true.
+        for (const former of model.removedMembers.filter((removed) => removed.erase)) {
+            new command.remote.Command(
+                `${name}-erase-${former.username}`,
+                {
+                    connection,
+                    create: renderEraseAccount(model, former.username),
+                    logging: "stdoutAndStderr",
+                },
+                { parent: this, dependsOn: [familyFiles] },
+            );
         }
 
         this.passwords = pulumi.secret(pulumi.all(passwords));

@@ -39,6 +39,8 @@ modules_enabled = {
     "ping"; "time"; "uptime"; "version"; "limits"; "server_contact_info";
     -- Members change their own password from their app; nobody signs up (see allow_registration)
     "register";
+    -- An erased account's username is never given to someone else
+    "tombstones";
     {{ CALLS_MODULES }}
     -- Administration by the admins' apps and by prosodyctl on the server
     "admin_adhoc"; "admin_shell";

@@ -7,6 +7,11 @@ export interface FamilyModel {
     /** The Cloudflare zone that holds the family's records (the domain itself or a parent of it). */
     readonly dnsZone: string;
     readonly members: readonly Member[];
+    /**
+     * Former members. Whoever leaves `members` keeps a disabled account (no login, history kept);
+     * listed here, the username stays reserved, and `erase` deletes the account and its history.
+     */
+    readonly removedMembers: readonly RemovedMember[];
     /** Shared-roster groups: every member of a group sees every other member of it. */
     readonly groups: readonly Group[];
     readonly hetzner: HetznerSettings;
@@ -85,6 +90,12 @@ export interface Member {
     /** The display name shown in everyone's contact list, in any script. */
     readonly name: string;
     readonly admin: boolean;
+}
+
+export interface RemovedMember {
+    readonly username: string;
+    /** Delete the account with its contacts and history; the username stays reserved (tombstone). */
+    readonly erase: boolean;
 }
 
 export interface Group {

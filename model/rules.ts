@@ -74,6 +74,13 @@ export function usernameProblem(username: string): string | undefined {
     return undefined;
 }
 
+/**
+ * The account a username lands in: two usernames with the same key are one account on the server.
+ */
+export function accountKey(username: string): string {
+    return username.normalize("NFKC").toLowerCase();
+}
+
 /** Names end up in the shared-roster groups file, one line each: no line breaks, no control characters. */
 export function displayNameProblem(name: string): string | undefined {
     if (name.trim().length === 0) return 'is empty; write the name the family should see, e.g. "Mormor Åsa"';

@@ -1,4 +1,12 @@
-import { conferenceHost, FamilyModel, Group, MailSettings, Member, uploadHost } from "./family";
+import {
+    conferenceHost,
+    FamilyModel,
+    Group,
+    MailSettings,
+    Member,
+    RemovedMember,
+    uploadHost,
+} from "./family";
 import {
     CONFIG_NAMESPACE,
     DEFAULTS,
@@ -14,6 +22,7 @@ import {
     groupNameProblem,
     isRecord,
     isWithinZone,
+    accountKey,
     sshPublicKeyProblem,
     usernameProblem,
 } from "./rules";
@@ -34,6 +43,7 @@ export const CONFIG_KEYS = [
     "hostname",
     "dnsZone",
     "members",
+    "removedMembers",
     "groups",
     "location",
     "serverType",
@@ -55,6 +65,7 @@ export const CONFIG_KEYS = [
 ] as const;
 
 const MEMBER_FIELDS = ["username", "name", "admin"];
+const REMOVED_MEMBER_FIELDS = ["username", "erase"];
 const MAIL_FIELDS = [
     "provider",
     "verification",
@@ -125,6 +136,7 @@ export function parseFamilyConfig(raw: Readonly<Record<string, unknown>>): Famil
         );
     }
     const members = readMembers(raw.members, report);
+    const removedMembers = readRemovedMembers(raw.removedMembers, members, report);
     const groups = readGroups(raw.groups, members, report);
     const location = readChoice("location", raw.location, HETZNER_LOCATIONS, DEFAULTS.location, report);
     const serverType = readChoice(
@@ -192,6 +204,7 @@ export function parseFamilyConfig(raw: Readonly<Record<string, unknown>>): Famil
             hostname,
             dnsZone,
             members,
+            removedMembers,
             groups,
             hetzner: { location, serverType, image: "debian-12", backups, volumeSizeGb },
             sshPublicKeys,
@@ -278,7 +291,7 @@ function readMembers(value: unknown, report: Report): Member[] {
             ok = false;
         } else {
             const problem = usernameProblem(username);
-            const folded = username.normalize("NFKC").toLowerCase();
+            const folded = accountKey(username);
             if (problem) {
                 report(`${at}.username`, problem);
                 ok = false;
@@ -322,6 +335,74 @@ function readMembers(value: unknown, report: Report): Member[] {
         if (ok) members.push({ username: username as string, name: name as string, admin: admin === true });
     });
     return members;
+}
+
+/**
+ * Former members: a member taken out of `members` keeps a disabled account with its history; an
+ * entry here records the removal, keeps the username from ever being given to someone else, and
+ * with `erase: true` deletes the account and everything stored for it.
+ */
+function readRemovedMembers(value: unknown, members: readonly Member[], report: Report): RemovedMember[] {
+    if (value === undefined) return [];
+    if (!Array.isArray(value)) {
+        report("removedMembers", `must be a list of \`{username, erase?}\` entries, not ${describe(value)}`);
+        return [];
+    }
+    const current = new Map(members.map((member) => [accountKey(member.username), member.username]));
+    const seen = new Map<string, number>();
+    const removed: RemovedMember[] = [];
+    value.forEach((entry: unknown, index) => {
+        const at = `removedMembers[${index}]`;
+        if (!isRecord(entry)) {
+            report(at, `must be an entry like \`{username: bo, erase: false}\`, not ${describe(entry)}`);
+            return;
+        }
+        reportUnknownFields(at, entry, REMOVED_MEMBER_FIELDS, report);
+        const { username, erase } = entry;
+        let ok = true;
+        if (typeof username !== "string") {
+            report(
+                `${at}.username`,
+                username === undefined
+                    ? "is required: the username of the former member"
+                    : `must be a text, not ${describe(username)}`,
+            );
+            ok = false;
+        } else {
+            const problem = usernameProblem(username);
+            const key = accountKey(username);
+            const member = current.get(key);
+            if (problem) {
+                report(`${at}.username`, problem);
+                ok = false;
+            } else if (member !== undefined) {
+                report(
+                    `${at}.username`,
+                    `"${username}" is also in family-xmpp:members ("${member}"). A username belongs to ` +
+                        "one person for good: give a new member another username, or, if this is the " +
+                        "same person coming back, delete this entry (a kept account comes back with its " +
+                        "history; an erased one cannot come back)",
+                );
+                ok = false;
+            } else if (seen.has(key)) {
+                const earlier = seen.get(key);
+                report(`${at}.username`, `"${username}" is already listed as removedMembers[${earlier}]`);
+                ok = false;
+            } else {
+                seen.set(key, index);
+            }
+        }
+        if (erase !== undefined && typeof erase !== "boolean") {
+            report(
+                `${at}.erase`,
+                `must be true (delete the account and its history) or false (keep them, the login ` +
+                    `disabled), not ${describe(erase)}`,
+            );
+            ok = false;
+        }
+        if (ok) removed.push({ username: username as string, erase: erase === true });
+    });
+    return removed;
 }
 
 function readGroups(value: unknown, members: readonly Member[], report: Report): Group[] {

@@ -1,4 +1,4 @@
-import { FamilyModel, jidOf } from "../model/family";
+import { FamilyModel } from "../model/family";
 import { PRODUCTION_PATHS } from "./layout";
 import type { ServerFile } from "./server-files";
 import { base64Lines, fillTemplate, shellWord } from "./template";
@@ -10,28 +10,6 @@ const HEREDOC_END = "FAMILY_XMPP_FILE_END";
 
 export function renderWaitForCloudInit(): string {
     return fillTemplate("wait-for-cloud-init.sh", {});
-}
-
-export function renderEnsureAccount(
-    model: FamilyModel,
-    username: string,
-    prosodyctl = SERVER_PROSODYCTL,
-): string {
-    return fillTemplate("ensure-account.sh", {
-        JID: shellWord(jidOf(model, username)),
-        PROSODYCTL: prosodyctl,
-    });
-}
-
-export function renderDeleteAccount(
-    model: FamilyModel,
-    username: string,
-    prosodyctl = SERVER_PROSODYCTL,
-): string {
-    return fillTemplate("delete-account.sh", {
-        JID: shellWord(jidOf(model, username)),
-        PROSODYCTL: prosodyctl,
-    });
 }
 
 /** A secret as a provisioning script reads it: one line on stdin (`IFS= read -r`). */

@@ -16,12 +16,11 @@ import { FamilyModel, jidOf } from "../model/family";
 import { certificateNames } from "../render/certificates";
 import { Listeners, PRODUCTION_LISTENERS, ServerPaths } from "../render/layout";
 import {
-    renderDeleteAccount,
-    renderEnsureAccount,
     renderSyncFamilyFiles,
     secretOnStdin,
 } from "../render/provisioning";
 import { renderSyncRooms } from "../render/rooms";
+import { renderDisableAccount, renderEnsureAccount, renderEraseAccount } from "../render/accounts";
 import { renderSyncCallSecret } from "../render/calls";
 import { renderFamilyFiles, ServerFile } from "../render/server-files";
 import { shellWord } from "../render/template";
@@ -148,8 +147,11 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
                 Object.assign(credentials, ensureAccounts(changed, stateDir, prosodyctl));
                 const kept = new Set(changed.members.map((member) => member.username));
                 for (const { username } of current.members.filter((member) => !kept.has(member.username))) {
-                    runScript(renderDeleteAccount(current, username, prosodyctl));
+                    runScript(renderDisableAccount(current, username, prosodyctl));
                     delete credentials[jidOf(current, username)];
+                }
+                for (const { username } of changed.removedMembers.filter((removed) => removed.erase)) {
+                    runScript(renderEraseAccount(changed, username, prosodyctl));
                 }
                 runScript(renderSyncRooms(changed, prosodyctl));
                 current = changed;

@@ -124,6 +124,56 @@ describe("a minimal family config", () => {
     });
 });
 
+describe("former members (removedMembers)", () => {
+    it("are none by default", () => {
+        assert.deepEqual(modelOf(family()).removedMembers, []);
+    });
+
+    it("keep the account unless erase: true says otherwise", () => {
+        assert.deepEqual(
+            modelOf(family({ removedMembers: [{ username: "bo" }, { username: "carl", erase: true }] }))
+                .removedMembers,
+            [
+                { username: "bo", erase: false },
+                { username: "carl", erase: true },
+            ],
+        );
+    });
+
+    it("cannot also be members: a username belongs to one person for good", () => {
+        const sameAccount = problemsOf(family({ removedMembers: [{ username: "anna", erase: true }] }));
+        assert.equal(sameAccount.length, 1);
+        assert.match(
+            sameAccount[0].message,
+            /^"anna" is also in family-xmpp:members \("anna"\)\. A username belongs to one person for good/,
+        );
+    });
+
+    it("are listed once, with erase as true or false and no other field", () => {
+        assert.deepEqual(
+            problemsOf(
+                family({
+                    removedMembers: [
+                        { username: "bo", erase: "yes" },
+                        { username: "bo" },
+                        { username: "carl", eraze: true },
+                        "dora",
+                    ],
+                }),
+            ).map((p) => `${p.key}: ${p.message}`),
+            [
+                "family-xmpp:removedMembers[0].erase: must be true (delete the account and its history) " +
+                    'or false (keep them, the login disabled), not "yes"',
+                'family-xmpp:removedMembers[1].username: "bo" is already listed as removedMembers[0]',
+                'family-xmpp:removedMembers[2].eraze: is not a field here; did you mean "erase"? ' +
+                    "(known: username, erase)",
+                "family-xmpp:removedMembers[3]: " +
+                    'must be an entry like `{username: bo, erase: false}`, not "dora"',
+            ],
+        );
+    });
+});
+
 describe("config problems", () => {
     it("rejects a relay port range that is not a range", () => {
         assert.deepEqual(problemsOf(family({ callRelayPorts: 49152 })), [

@@ -577,17 +577,72 @@ describe("the family server on a real Prosody", { skip: skipReason }, () => {
         },
     );
 
-    it("deletes the account of a member removed from the config", async () => {
-        const doraPassword = server.credentials[jid("dora")];
-        await (await loggedIn("dora", "before-removal")).stop();
-        server.applyFamilyChange(
-            familyModel({
-                domain: DOMAIN,
-                members: MEMBERS.filter((member) => member.username !== "dora"),
-                groups: [{ name: "Family", members: ["anna", "bo", "åsa"] }],
-            }),
-        );
-        await assert.rejects(login(server, jid("dora"), doraPassword), /not-authorized/);
+    describe("a member who leaves the config", () => {
+        const withoutDora = familyModel({
+            domain: DOMAIN,
+            members: [
+                ...MEMBERS.filter((member) => member.username !== "dora"),
+                { username: "erik", name: "Erik" },
+            ],
+            groups: [{ name: "Family", members: ["anna", "bo", "åsa", "erik"] }],
+        });
+
+        it("is disabled: the open session is closed, the login refused, the history kept", async () => {
+            const doraPassword = server.credentials[jid("dora")];
+            const dora = await loggedIn("dora", "before-removal");
+            await dora.xmpp.send(xml("presence"));
+            const anna = await loggedIn("anna", "writes-to-dora");
+            await anna.xmpp.send(
+                xml("message", { to: jid("dora"), type: "chat" }, xml("body", {}, "Kept for Dora")),
+            );
+            await dora.waitFor((s) => s.getChildText("body") === "Kept for Dora", "Anna's message");
+            const closed = new Promise<string>((resolve) =>
+                dora.xmpp.on("error", (error: Error) => resolve(String(error))),
+            );
+            server.applyFamilyChange(withoutDora);
+            assert.match(await closed, /not-authorized|Account disabled/);
+            await assert.rejects(login(server, jid("dora"), doraPassword), /not-authorized/);
+        });
+
+        it("comes back with the history when put back in the config", async () => {
+            server.applyFamilyChange(
+                familyModel({
+                    domain: DOMAIN,
+                    members: [...MEMBERS, { username: "erik", name: "Erik" }],
+                    groups: [
+                        { name: "Family", members: ["anna", "bo", "åsa", "erik"] },
+                        { name: "Cousins", members: ["dora"] },
+                    ],
+                }),
+            );
+            const dora = await loggedIn("dora", "returned");
+            assert.ok((await dora.archivedBodies()).includes("Kept for Dora"), "the history was lost");
+            await dora.stop();
+        });
+
+        it("is erased only when removedMembers says erase: true; the username stays reserved", async () => {
+            const doraPassword = server.credentials[jid("dora")];
+            server.applyFamilyChange(
+                familyModel({
+                    domain: DOMAIN,
+                    members: withoutDora.members,
+                    removedMembers: [{ username: "dora", erase: true }],
+                    groups: withoutDora.groups,
+                }),
+            );
+            await assert.rejects(login(server, jid("dora"), doraPassword), /not-authorized/);
+            // Someone new under the old name: the account step refuses, naming the reason.
+            assert.throws(
+                () =>
+                    server.applyFamilyChange(
+                        familyModel({
+                            domain: DOMAIN,
+                            members: [...withoutDora.members, { username: "dora", name: "Another Dora" }],
+                        }),
+                    ),
+                /dora@family\.test was erased; its username stays reserved/,
+            );
+        });
     });
 });
 

@@ -16,12 +16,8 @@ import {
 import { renderFirewallRules } from "../render/firewall";
 import { PRODUCTION_LISTENERS, PRODUCTION_PATHS } from "../render/layout";
 import { renderGroupsFile, renderProsodyConfig } from "../render/prosody";
-import {
-    renderDeleteAccount,
-    renderEnsureAccount,
-    renderSyncFamilyFiles,
-    renderWaitForCloudInit,
-} from "../render/provisioning";
+import { renderDisableAccount, renderEnsureAccount, renderEraseAccount } from "../render/accounts";
+import { renderSyncFamilyFiles, renderWaitForCloudInit } from "../render/provisioning";
 import { familyRooms, renderRoomsLua, renderSyncRooms } from "../render/rooms";
 import { renderServerFamilyFiles, renderServerFiles } from "../render/server-files";
 import { devFamily } from "./support/families";
@@ -463,7 +459,8 @@ describe("the server's shell scripts", () => {
             )?.content ?? "",
         "wait-for-cloud-init": renderWaitForCloudInit(),
         "ensure-account": renderEnsureAccount(model, "åsa"),
-        "delete-account": renderDeleteAccount(model, "åsa"),
+        "disable-account": renderDisableAccount(model, "åsa"),
+        "erase-account": renderEraseAccount(model, "åsa"),
         "sync-family-files": renderSyncFamilyFiles(model, renderServerFamilyFiles(model, DEPLOY_KEY)),
         "import-certificate": renderImportHook(model),
         "store-dns-credentials": renderStoreDnsCredentials(),

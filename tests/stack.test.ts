@@ -273,10 +273,25 @@ describe("provisioning over SSH", () => {
         assert.ok(!String(anna.create).includes("pwFamilyPasswordAnna"));
     });
 
-    it("deletes the account when the member leaves the config", () => {
+    it("disables the account when the member leaves the config, keeping its history", () => {
         const anna = resourceNamed(run, COMMAND, "family-account-anna").inputs;
-        assert.match(String(anna.delete), /deluser "\$jid"/);
-        assert.match(String(anna.delete), /^jid='anna@family\.test'$/m);
+        assert.match(String(anna.delete), /user:disable\("anna@family\.test"\)/);
+        assert.doesNotMatch(String(anna.delete), /deluser|user:delete/);
+    });
+
+    it("erases an account only for a former member listed with erase: true", () => {
+        const erasing = runStack({
+            ...FAMILY,
+            removedMembers: [{ username: "dora", erase: true }, { username: "erik" }],
+        });
+        const erase = resourcesOf(erasing, COMMAND).filter((c) => c.name.startsWith("family-erase-"));
+        assert.deepEqual(
+            erase.map((c) => c.name),
+            ["family-erase-dora"],
+        );
+        assert.match(String(erase[0].inputs.create), /user:delete\("dora@family\.test"\)/);
+        assert.equal(erase[0].inputs.delete, undefined);
+        assert.equal(resourcesOf(run, COMMAND).filter((c) => c.name.startsWith("family-erase-")).length, 0);
     });
 
     it("re-runs the server-wide steps on a new server", () => {
