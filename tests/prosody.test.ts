@@ -230,6 +230,14 @@ describe("the family server on a real Prosody", { skip: skipReason }, () => {
             );
             assert.ok(sasl2.getChild("inline")?.getChild("sm", "urn:xmpp:sm:3"), "resumption inline");
             assert.ok(sasl2.getChild("inline")?.getChild("fast", "urn:xmpp:fast:0"), "FAST is offered");
+            // Channel binding (XEP-0440) for apps that can: SCRAM-…-PLUS over tls-exporter.
+            const mechanisms = sasl2.getChildren("mechanism").map((mechanism) => mechanism.text());
+            assert.ok(mechanisms.includes("SCRAM-SHA-1-PLUS"), mechanisms.join());
+            const bindings = beforeLogin?.getChild("sasl-channel-binding", "urn:xmpp:sasl-cb:0");
+            assert.deepEqual(
+                bindings?.getChildren("channel-binding").map((binding) => binding.attrs.type),
+                ["tls-exporter"],
+            );
             // Bound by Bind 2: the app's tag, then the server's own suffix.
             assert.match(phone.fullJid, new RegExp(`^${jid("bo")}/sasl2~`));
         },
