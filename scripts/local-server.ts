@@ -112,6 +112,8 @@ export function localHost(stateDir: string, portOffset: number, turnAddress = "1
         commands: {
             // As root, prosodyctl drops to Prosody's user by itself (and stays root for `--root`).
             prosodyctl: `command prosodyctl --config ${shellWord(join(stateDir, "prosody.cfg.lua"))}`,
+            // The try-out always starts Prosody from the current config: it never needs this.
+            restartProsody: "false",
             // The try-out starts coturn itself, after the calls step, if it is installed at all.
             restartTurn: "true",
             installTurn: "true",
