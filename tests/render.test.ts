@@ -19,7 +19,7 @@ import { renderGroupsFile, renderProsodyConfig } from "../render/prosody";
 import { renderDisableAccount, renderEnsureAccount, renderEraseAccount } from "../render/accounts";
 import { renderSyncFamilyFiles, renderWaitForCloudInit } from "../render/provisioning";
 import { familyRooms, renderRoomsLua, renderSyncRooms } from "../render/rooms";
-import { renderServerFamilyFiles, renderServerFiles } from "../render/server-files";
+import { APT_RETRIES_FILE, renderServerFamilyFiles, renderServerFiles } from "../render/server-files";
 import { devFamily } from "./support/families";
 import { hasTool } from "./support/tools";
 
@@ -234,6 +234,23 @@ describe("the cloud-init user data", () => {
             (f) => f.path === "/etc/apt/apt.conf.d/20auto-upgrades",
         );
         assert.match(autoUpgrades?.content ?? "", /APT::Periodic::Unattended-Upgrade "1";/);
+    });
+
+    it("makes apt retry Debian's mirror, from the package stage of the first boot on", (t) => {
+        const retries = cloudConfig.write_files.find((f) => f.path === APT_RETRIES_FILE);
+        assert.ok(retries, `no ${APT_RETRIES_FILE} in the user data`);
+        // Deferred files are written after the packages are installed: too late for their apt.
+        assert.equal(retries.defer, undefined);
+        if (!hasTool(t, "apt-config", "apt")) return;
+        const file = join(mkdtempSync(join(tmpdir(), "apt-conf-")), "retries.conf");
+        writeFileSync(file, retries.content);
+        const read = (key: string) => {
+            const result = spawnSync("apt-config", ["-c", file, "shell", "VALUE", key], { encoding: "utf8" });
+            assert.equal(result.status, 0, result.stderr);
+            return result.stdout.trim();
+        };
+        assert.equal(read("Acquire::Retries"), "VALUE='10'");
+        assert.equal(read("Acquire::http::Timeout"), "VALUE='30'");
     });
 
     it("allows SSH by key only, root included (the deploy key)", () => {
