@@ -15,10 +15,7 @@ import { join, resolve } from "node:path";
 import { FamilyModel, jidOf } from "../model/family";
 import { certificateNames } from "../render/certificates";
 import { Listeners, PRODUCTION_LISTENERS, ServerPaths } from "../render/layout";
-import {
-    renderSyncFamilyFiles,
-    secretOnStdin,
-} from "../render/provisioning";
+import { renderSyncFamilyFiles, secretOnStdin } from "../render/provisioning";
 import { renderSyncRooms } from "../render/rooms";
 import { renderDisableAccount, renderEnsureAccount, renderEraseAccount } from "../render/accounts";
 import { renderSyncCallSecret } from "../render/calls";
@@ -89,7 +86,8 @@ export function localPaths(stateDir: string): ServerPaths {
 export async function startLocalServer(options: LocalServerOptions): Promise<LocalServer> {
     if (!prosodyInstalled()) {
         throw new LocalServerError(
-            "Prosody is not installed. On Debian or Ubuntu: sudo apt-get install prosody",
+            "Prosody is not installed. Run `npm start` as root to install it, or see README, " +
+                '"Try it on this machine" (Prosody 13: bookworm-backports on Debian 12)',
         );
     }
     const { model } = options;
