@@ -279,6 +279,16 @@ describe("the cloud-init user data", () => {
         assert.ok(firstBoot.indexOf("until mountpoint -q") < firstBoot.indexOf("systemctl restart prosody"));
     });
 
+    it("makes Prosody's files on the volume its own before starting it, whoever's number wrote them", () => {
+        const firstBoot =
+            cloudConfig.write_files.find((f) => f.path === "/usr/local/sbin/family-xmpp-first-boot")
+                ?.content ?? "";
+        const chown = firstBoot.indexOf("-exec chown -h prosody:prosody {} +");
+        assert.ok(chown > firstBoot.indexOf("until mountpoint -q"), "not after the volume is mounted");
+        assert.ok(chown < firstBoot.indexOf("systemctl restart prosody"), "not before Prosody starts");
+        assert.match(firstBoot, /^find "\$data_path" \\\( ! -user prosody -o ! -group prosody \\\) -exec/m);
+    });
+
     it("keeps Prosody stopped unless the data volume is mounted", () => {
         const dropIn = cloudConfig.write_files.find(
             (f) => f.path === "/etc/systemd/system/prosody.service.d/family-xmpp.conf",

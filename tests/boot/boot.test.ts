@@ -21,12 +21,13 @@ import {
     statSync,
     writeFileSync,
 } from "node:fs";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { getCACertificates, setDefaultCACertificates } from "node:tls";
 import { after, before, describe, it } from "node:test";
 import { xml } from "@xmpp/client";
 import { certificateNames, IMPORT_HOOK } from "../../render/certificates";
 import { hetznerVolumeDevice } from "../../render/cloud-init";
+import { DATA_MOUNT, PRODUCTION_PATHS } from "../../render/layout";
 import { ensureCertificates } from "../../scripts/local-server";
 import { familyModel } from "../support/families";
 import { httpsAt } from "../support/https";
@@ -644,10 +645,11 @@ describe("the rendered user data on a booted Debian 13", { skip: skipReason }, (
 
     it(
         "rebuilds from the data volume: a fresh root filesystem, the same user data, " +
-            "and accounts, rosters and history survive",
+            "Prosody's files made its own again, and accounts, rosters and history survive",
         async () => {
             await server!.stop();
             server!.removeRoot();
+            giveProsodyDataToAnotherUserNumber();
             const rebuiltRun = runStack(CHANGED_FAMILY, {
                 ...stackEnvironment,
                 FAMILY_XMPP_TEST_SERVER_GENERATION: "rebuilt",
@@ -676,6 +678,23 @@ describe("the rendered user data on a booted Debian 13", { skip: skipReason }, (
                 `${jid("åsa")} (Family)`,
             ]);
             assert.deepEqual(await rosterOf("bo", changedRun, "after-rebuild"), [`${jid("dora")} (Cousins)`]);
+            assert.equal(
+                server!.exec(
+                    "find",
+                    PRODUCTION_PATHS.dataPath,
+                    "(",
+                    "!",
+                    "-user",
+                    "prosody",
+                    "-o",
+                    "!",
+                    "-group",
+                    "prosody",
+                    ")",
+                ),
+                "",
+                "files on the volume that the new server's prosody user does not own",
+            );
             // The certificate came back from the volume: the fresh system disk never saw it.
             assert.equal(
                 server!.exec("readlink", "-f", `/etc/letsencrypt/live/${DOMAIN}/fullchain.pem`).trim(),
@@ -733,6 +752,22 @@ function runOrStandIn(step: ProvisioningStep, script: string): void {
         );
     }
     ssh.runStep(step, IMPORT_HOOK);
+}
+
+/**
+ * What a server replaced for a new image meets (Debian 12 to 13): the volume's Prosody files
+ * belong to the user number the old system gave its prosody user, which the new one may give
+ * nobody, or someone else. Done on the host while no container has the volume mounted.
+ */
+function giveProsodyDataToAnotherUserNumber(): void {
+    const mountPoint = join(workDir, "volume");
+    mkdirSync(mountPoint, { recursive: true });
+    run("mount", [loopDevice ?? "", mountPoint]);
+    try {
+        run("chown", ["-R", "4242:4242", join(mountPoint, relative(DATA_MOUNT, PRODUCTION_PATHS.dataPath))]);
+    } finally {
+        run("umount", [mountPoint]);
+    }
 }
 
 /** `systemctl is-system-running`, once the system has left its start-up states. */
