@@ -48,7 +48,7 @@ export function prosodyInstallPlan(osRelease: string, knownSources: string): Ins
     };
 }
 
-/** Every apt source line this machine has, as one text. */
+/** Every apt source line this machine has (one-line or deb822), comments left out, as one text. */
 function aptSources(): string {
     const dir = "/etc/apt/sources.list.d";
     const files = [
@@ -57,7 +57,8 @@ function aptSources(): string {
     ];
     return files
         .filter((file) => existsSync(file))
-        .map((file) => readFileSync(file, "utf8"))
+        .flatMap((file) => readFileSync(file, "utf8").split("\n"))
+        .filter((line) => !line.trimStart().startsWith("#"))
         .join("\n");
 }
 
