@@ -51,7 +51,8 @@ async function main(): Promise<void> {
         `## Local try-out (bench/local-server.ts), ${new Date().toISOString().slice(0, 10)}`,
         "",
         `Machine: ${cpus().length} × ${cpus()[0]?.model ?? "?"}, Node ${process.version}, ` +
-            `Debian's Prosody ${prosodyVersion()}, load average (1 min) ${loadavg()[0].toFixed(1)} at the end.`,
+            `Debian's Prosody ${prosodyVersion()}, ` +
+            `load average (1 min) ${loadavg()[0].toFixed(1)} at the end.`,
         `Family: Pulumi.dev.yaml (5 members, 2 groups). ${RUNS} runs, medians.`,
         "",
         "| what | figure |",
