@@ -1,0 +1,37 @@
+import { diffResources, ResourceChange } from "./resource-diff";
+import { runStackAsync, StackRun } from "./run-program";
+
+/** What the program declares for a stack config that does not exist yet: nothing. */
+export const NOTHING_DECLARED: StackRun = { declared: [], options: [], outputs: {} };
+
+export interface SimulatedUp {
+    readonly before: StackRun;
+    /** The later run, with a new id for every resource `pulumi up` would replace. */
+    readonly after: StackRun;
+    readonly changes: readonly ResourceChange[];
+}
+
+/**
+ * The real program under mocks for both configs (`undefined`: no stack config yet), and what
+ * `pulumi up` would change between them. A replaced resource gets a new id, which every resource
+ * using it sees (a new server re-runs the steps triggered by its id, re-attaches the volume): the
+ * later config is run again with those new ids until no further replacement follows.
+ */
+export async function simulateUp(
+    baseConfig: Record<string, unknown> | undefined,
+    headConfig: Record<string, unknown>,
+): Promise<SimulatedUp> {
+    const [before, first] = await Promise.all([
+        baseConfig ? runStackAsync(baseConfig) : Promise.resolve(NOTHING_DECLARED),
+        runStackAsync(headConfig),
+    ]);
+    let after = first;
+    const replaced = new Set<string>();
+    for (;;) {
+        const changes = diffResources(before, after);
+        const newlyReplaced = changes.filter((c) => c.kind === "replace" && !replaced.has(c.name));
+        if (newlyReplaced.length === 0) return { before, after, changes };
+        for (const change of newlyReplaced) replaced.add(change.name);
+        after = await runStackAsync(headConfig, { FAMILY_XMPP_MOCK_NEW_IDS: [...replaced].join(",") });
+    }
+}
