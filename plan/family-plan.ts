@@ -5,7 +5,7 @@ import { plannedRuns, StepRunKind } from "./provisioning-steps";
 import { ResourceChange } from "./resource-diff";
 import { SimulatedUp } from "./simulate";
 
-/** What a change of the stack config does for the family, in the family's terms. Rendered by render-plan.ts. */
+/** What a change of the stack config does for the family, in its own terms (rendered by render-plan.ts). */
 export interface FamilyPlan {
     readonly domain: string;
     /** Whether the stack exists at the base: without it, everything is new. */
@@ -324,36 +324,37 @@ function firewallChanges(changes: readonly ResourceChange[]): FirewallChange[] {
 /** Settings other than the members and groups (which have their own lines), by their model path. */
 function settingChanges(base: FamilyModel | undefined, head: FamilyModel): SettingChange[] {
     if (!base) return [];
-    const flatten = (model: FamilyModel) => {
-        const { members, removedMembers, groups, ...settings } = model;
-        (void members, void removedMembers, void groups);
-        const flat = new Map<string, unknown>();
-        const walk = (value: unknown, path: string) => {
-            if (value !== null && typeof value === "object" && !Array.isArray(value)) {
-                for (const [key, inner] of Object.entries(value)) walk(inner, path ? `${path}.${key}` : key);
-            } else flat.set(path, value);
-        };
-        walk(settings, "");
-        return flat;
+    const changes: SettingChange[] = [];
+    const walk = (before: unknown, after: unknown, path: string) => {
+        if (JSON.stringify(before) === JSON.stringify(after)) return;
+        if (isObject(before) && isObject(after)) {
+            for (const key of new Set([...Object.keys(before), ...Object.keys(after)]))
+                walk(before[key], after[key], path ? `${path}.${key}` : key);
+        } else if (isObject(before) || isObject(after)) {
+            // An optional part switched on or off as a whole (calls, mail).
+            changes.push({ setting: path, from: before ? "on" : "off", to: after ? "on" : "off" });
+        } else changes.push({ setting: path, from: settingValue(before), to: settingValue(after) });
     };
-    const before = flatten(base);
-    const after = flatten(head);
-    const paths = [...new Set([...before.keys(), ...after.keys()])];
-    return paths
-        .filter((path) => JSON.stringify(before.get(path)) !== JSON.stringify(after.get(path)))
-        .map((setting) => ({
-            setting,
-            from: settingValue(before.get(setting)),
-            to: settingValue(after.get(setting)),
-        }));
+    const settings = (model: FamilyModel) => {
+        const { members, removedMembers, groups, ...rest } = model;
+        void [members, removedMembers, groups];
+        return rest;
+    };
+    walk(settings(base), settings(head), "");
+    return changes;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+    return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
 function settingValue(value: unknown): string {
     if (value === undefined) return "(none)";
     if (Array.isArray(value)) return value.length === 0 ? "(none)" : value.map(settingValue).join(", ");
-    const text = typeof value === "string" ? value : JSON.stringify(value);
+    if (isObject(value)) return Object.values(value).map(settingValue).join(" ");
+    const text = String(value);
     // SSH keys and the like: their start tells them apart, the rest only takes room.
-    return text.length > 40 ? `${text.slice(0, 37)}…` : text;
+    return text.length > 60 ? `${text.slice(0, 57)}…` : text;
 }
 
 function infrastructureFates(changes: readonly ResourceChange[]): InfrastructureFate[] {

@@ -94,7 +94,7 @@ function accountLine(change: AccountChange): string {
         case "erased":
             return `${who}: the account is erased with its history; the username stays reserved.`;
         case "renamed":
-            return `${who} is now called “${change.member.name}” (was “${change.from}”).`;
+            return `${change.from} (${change.member.jid}) is now called “${change.member.name}”.`;
         case "admin-granted":
             return `${who} becomes an admin.`;
         case "admin-revoked":
@@ -116,7 +116,10 @@ function groupLine(change: GroupChange): string {
         case "left":
             return `${change.member} leaves ${change.group} and its room ${change.room}.`;
         case "room-role":
-            return `${change.member} becomes ${change.role === "owner" ? "an owner" : "a member"} of ${change.room}.`;
+            return (
+                `${change.member} becomes ${change.role === "owner" ? "an owner" : "a member"} of ` +
+                `${change.room}.`
+            );
     }
 }
 
@@ -138,7 +141,8 @@ function because(changes: readonly InputChange[]): string {
     return changes
         .map(
             (change) =>
-                `its ${inputWords[change.input] ?? change.input} changes (${shown(change.from)} → ${shown(change.to)})`,
+                `its ${inputWords[change.input] ?? change.input} changes ` +
+                `(${shown(change.from)} → ${shown(change.to)})`,
         )
         .join(" and ");
 }
@@ -155,13 +159,14 @@ function infrastructureLine(fate: InfrastructureFate): string {
     if (fate.fate === "created") return `${The} is created.`;
     if (fate.fate === "deleted") return `${The} is DELETED.`;
     if (fate.fate === "replaced") {
-        const why = `${The} is ${fate.part === "server" ? "replaced" : "REPLACED"} because ${because(fate.replacedBecause)}`;
+        const replaced = fate.part === "server" ? "replaced" : "REPLACED";
+        const why = `${The} is ${replaced} because ${because(fate.replacedBecause)}`;
         if (fate.part === "server")
             return (
                 `${why}: Pulumi deletes it and builds a new one, which gets the volume, the addresses and ` +
-                "the provisioning steps again; accounts and history stay on the volume. The family is offline " +
-                "for the few minutes of the rebuild. Turn off the server's delete protection in Hetzner's " +
-                "console first."
+                "the provisioning steps again; accounts and history stay on the volume. " +
+                "The family is offline for the few minutes of the rebuild. " +
+                "Turn off the server's delete protection in Hetzner's console first."
             );
         if (fate.part === "volume")
             return (
@@ -181,9 +186,9 @@ function infrastructureLine(fate: InfrastructureFate): string {
         return [
             notReplaced,
             type
-                ? ` Its type changes in place, ${shown(type.from)} → ${shown(type.to)}: Hetzner powers it off, ` +
-                  "resizes it and starts it again (a few minutes offline); its disk grows with the type, which " +
-                  "rules out going back to a type with a smaller disk."
+                ? ` Its type changes in place, ${shown(type.from)} → ${shown(type.to)}: ` +
+                  "Hetzner powers it off, resizes it and starts it again (a few minutes offline); " +
+                  "its disk grows with the type, which rules out going back to a type with a smaller disk."
                 : "",
             backups ? ` Hetzner's backups are switched ${backups.to ? "on" : "off"}.` : "",
             inPlace(fate.changes, ["serverType", "backups"]),

@@ -12,19 +12,17 @@ export interface SimulatedUp {
 }
 
 /**
- * The real program under mocks for both configs (`undefined`: no stack config yet), and what
- * `pulumi up` would change between them. A replaced resource gets a new id, which every resource
- * using it sees (a new server re-runs the steps triggered by its id, re-attaches the volume): the
- * later config is run again with those new ids until no further replacement follows.
+ * The real program under mocks for the later config, and what `pulumi up` would change from the
+ * earlier run (`before`, which may still be running; `NOTHING_DECLARED` for a stack not made yet).
+ * A replaced resource gets a new id, which every resource using it sees (a new server re-runs the
+ * steps triggered by its id, re-attaches the volume): the later config is run again with those new
+ * ids until no further replacement follows.
  */
 export async function simulateUp(
-    baseConfig: Record<string, unknown> | undefined,
+    beforeRun: StackRun | Promise<StackRun>,
     headConfig: Record<string, unknown>,
 ): Promise<SimulatedUp> {
-    const [before, first] = await Promise.all([
-        baseConfig ? runStackAsync(baseConfig) : Promise.resolve(NOTHING_DECLARED),
-        runStackAsync(headConfig),
-    ]);
+    const [before, first] = await Promise.all([beforeRun, runStackAsync(headConfig)]);
     let after = first;
     const replaced = new Set<string>();
     for (;;) {

@@ -3,7 +3,8 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { computeFamilyPlan } from "../plan/family-plan";
 import { PlanFormat, renderPlan } from "../plan/render-plan";
-import { simulateUp } from "../plan/simulate";
+import { runStackAsync } from "../plan/run-program";
+import { NOTHING_DECLARED, simulateUp } from "../plan/simulate";
 import { parseStackConfigText, StackConfigResult } from "./load-stack-config";
 
 /**
@@ -53,7 +54,8 @@ function readAtRef(ref: string, path: string): string | undefined {
     const git = (...args: string[]) => spawnSync("git", args, { encoding: "utf8", maxBuffer: 16 << 20 });
     if (git("rev-parse", "--verify", "--quiet", "--end-of-options", `${ref}^{commit}`).status !== 0)
         fail(
-            `--base ${ref}: git knows no such commit (fetch it first, e.g. actions/checkout's fetch-depth: 0)`,
+            `--base ${ref}: git knows no such commit ` +
+                "(fetch it first, e.g. actions/checkout's fetch-depth: 0)",
         );
     const spec = `${ref}:./${path.replace(/^\.\//, "")}`;
     if (git("cat-file", "-e", spec).status !== 0) return undefined;
@@ -76,7 +78,8 @@ if (!head.ok || (base && !base.ok)) process.exit(2);
 
 async function main(baseSide: StackConfigResult | undefined, headSide: StackConfigResult & { ok: true }) {
     const baseValid = baseSide?.ok ? baseSide : undefined;
-    const simulated = await simulateUp(baseValid?.raw, headSide.raw);
+    const before = baseValid ? runStackAsync(baseValid.raw) : NOTHING_DECLARED;
+    const simulated = await simulateUp(before, headSide.raw);
     const plan = computeFamilyPlan(baseValid?.model, headSide.model, simulated);
     process.stdout.write(renderPlan(plan, format));
     process.exit(plan.destroys.length > 0 ? 3 : 0);
