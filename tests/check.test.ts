@@ -107,7 +107,7 @@ describe("the post-deploy check against a real server and a real BIND", () => {
         if (stateDir) rmSync(stateDir, { recursive: true, force: true });
     });
 
-    it("finds everything right: every record, the certificate on each port, the ports, a login", async (t) => {
+    it("finds all right: every record, the certificate on each port, the ports, a login", async (t) => {
         if (!toolsThere(t) || !ready) return;
         const report = await runCheck(options());
         assert.deepEqual(failures(report), []);
