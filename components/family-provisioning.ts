@@ -2,7 +2,11 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { FamilyModel, jidOf } from "../model/family";
-import { renderSyncFamilyFiles, renderWaitForCloudInit, secretOnStdin } from "../render/provisioning";
+import {
+    renderSyncFamilyFiles,
+    renderWaitForCloudInit,
+    secretOnStdin,
+} from "../render/provisioning";
 import { renderObtainCertificate, renderStoreDnsCredentials } from "../render/certificates";
 import { renderSyncRooms } from "../render/rooms";
 import { renderDisableAccount, renderEnsureAccount, renderEraseAccount } from "../render/accounts";

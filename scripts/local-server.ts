@@ -15,7 +15,10 @@ import { join, resolve } from "node:path";
 import { FamilyModel, jidOf } from "../model/family";
 import { certificateNames } from "../render/certificates";
 import { Listeners, PRODUCTION_LISTENERS, ServerPaths } from "../render/layout";
-import { renderSyncFamilyFiles, secretOnStdin } from "../render/provisioning";
+import {
+    renderSyncFamilyFiles,
+    secretOnStdin,
+} from "../render/provisioning";
 import { renderSyncRooms } from "../render/rooms";
 import { renderDisableAccount, renderEnsureAccount, renderEraseAccount } from "../render/accounts";
 import { renderSyncCallSecret } from "../render/calls";
