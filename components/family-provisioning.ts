@@ -2,13 +2,8 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { FamilyModel, jidOf } from "../model/family";
-import {
-    renderSyncFamilyFiles,
-    renderWaitForCloudInit,
-    secretOnStdin,
-} from "../render/provisioning";
+import { renderSyncFamilyFiles, renderWaitForCloudInit, secretOnStdin } from "../render/provisioning";
 import { renderObtainCertificate, renderStoreDnsCredentials } from "../render/certificates";
-import { renderSyncRooms } from "../render/rooms";
 import { renderDisableAccount, renderEnsureAccount, renderEraseAccount } from "../render/accounts";
 import { renderSyncCallSecret } from "../render/calls";
 import { renderServerFamilyFiles } from "../render/server-files";
@@ -115,17 +110,6 @@ export class FamilyProvisioning extends pulumi.ComponentResource {
                 { parent: this, dependsOn: [familyFiles] },
             );
         }
-
-        // The rooms and their member lists live on the volume: this step runs when the groups change.
-        new command.remote.Command(
-            `${name}-rooms`,
-            {
-                connection,
-                create: renderSyncRooms(model),
-                logging: "stdoutAndStderr",
-            },
-            { parent: this, dependsOn: [familyFiles] },
-        );
 
         // No trigger on the server here: accounts live on the data volume and survive a rebuild,
         // and a replaced account command would run its delete step on the new server.

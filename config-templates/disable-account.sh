@@ -6,7 +6,7 @@
 set -eu
 
 jid={{ JID }}
-output=$({{ PROSODYCTL }} shell {{ DISABLE_LUA }} 2>&1) || true
+output=$(prosodyctl shell {{ DISABLE_LUA }} 2>&1) || true
 case "$output" in
 *"User disabled"*)
     echo "family-xmpp: disabled $jid; its history is kept"

@@ -10,14 +10,14 @@ set -eu
 jid={{ JID }}
 IFS= read -r password
 
-state=$({{ PROSODYCTL }} shell {{ ACCOUNT_STATE_LUA }} 2>&1) || true
+state=$(prosodyctl shell {{ ACCOUNT_STATE_LUA }} 2>&1) || true
 case "$state" in
 *"account=enabled"*)
     echo "family-xmpp: $jid exists already; left unchanged"
     ;;
 *"account=disabled"*)
-    printf '%s\n%s\n' "$password" "$password" | {{ PROSODYCTL }} passwd "$jid" >/dev/null
-    {{ PROSODYCTL }} shell {{ ENABLE_LUA }} >/dev/null
+    printf '%s\n%s\n' "$password" "$password" | prosodyctl passwd "$jid" >/dev/null
+    prosodyctl shell {{ ENABLE_LUA }} >/dev/null
     echo "family-xmpp: $jid was disabled; enabled again, with its history and a new password"
     ;;
 *"account=erased"*)
@@ -26,7 +26,7 @@ case "$state" in
     exit 1
     ;;
 *"account=absent"*)
-    if ! output=$(printf '%s\n%s\n' "$password" "$password" | {{ PROSODYCTL }} adduser "$jid" 2>&1); then
+    if ! output=$(printf '%s\n%s\n' "$password" "$password" | prosodyctl adduser "$jid" 2>&1); then
         echo "family-xmpp: could not create $jid: $output" >&2
         exit 1
     fi

@@ -5,7 +5,7 @@
 set -eu
 
 jid={{ JID }}
-output=$({{ PROSODYCTL }} shell {{ DELETE_LUA }} 2>&1) || true
+output=$(prosodyctl shell {{ DELETE_LUA }} 2>&1) || true
 case "$output" in
 *"User deleted"*)
     echo "family-xmpp: erased $jid and everything stored for it"

@@ -4,13 +4,14 @@
 # coturn (calls over TLS), which reloads it without dropping a call in progress.
 set -eu
 
-{{ PROSODYCTL }} --root cert import {{ DOMAIN }} {{ LIVE_DIR }}
-if {{ PROSODYCTL }} status >/dev/null 2>&1; then
-    {{ PROSODYCTL }} reload
+prosodyctl --root cert import {{ DOMAIN }} {{ LIVE_DIR }}
+if prosody_running; then
+    prosodyctl reload
 fi
 
 if command -v turnserver >/dev/null; then
-    install -o root -g turnserver -m 0640 {{ LIVE_DIR }}/{{ DOMAIN }}/fullchain.pem {{ TURN_CERTIFICATE }}
-    install -o root -g turnserver -m 0640 {{ LIVE_DIR }}/{{ DOMAIN }}/privkey.pem {{ TURN_PRIVATE_KEY }}
+    install -m 0640 {{ LIVE_DIR }}/{{ DOMAIN }}/fullchain.pem {{ TURN_CERTIFICATE }}
+    install -m 0640 {{ LIVE_DIR }}/{{ DOMAIN }}/privkey.pem {{ TURN_PRIVATE_KEY }}
+    chown {{ TURN_OWNER }} {{ TURN_CERTIFICATE }} {{ TURN_PRIVATE_KEY }}
     {{ RELOAD_TURN_CERTIFICATE }}
 fi

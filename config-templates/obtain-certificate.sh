@@ -9,21 +9,21 @@ lineage={{ DOMAIN }}
 contact={{ CONTACT_EMAIL }}
 staging={{ STAGING }}
 
-options="--keep-until-expiring --expand"
+# certbot's options as the positional parameters: each one a word of its own, never split or globbed.
+set -- --keep-until-expiring --expand
 if [ -n "$contact" ]; then
-    options="$options --email $contact"
+    set -- "$@" --email "$contact"
 else
-    options="$options --register-unsafely-without-email"
+    set -- "$@" --register-unsafely-without-email
 fi
 if [ "$staging" = true ]; then
-    options="$options --staging"
+    set -- "$@" --staging
 elif grep -qs "acme-staging" "/etc/letsencrypt/renewal/$lineage.conf"; then
     # Leaving Let's Encrypt's staging service: its untrusted certificate is replaced now.
-    options="$options --force-renewal"
+    set -- "$@" --force-renewal
 fi
 
-# shellcheck disable=SC2086 # $options holds several flags on purpose
-certbot certonly --non-interactive --agree-tos $options \
+certbot certonly --non-interactive --agree-tos "$@" \
     --authenticator dns-cloudflare \
     --dns-cloudflare-credentials {{ CREDENTIALS_FILE }} \
     --dns-cloudflare-propagation-seconds 30 \

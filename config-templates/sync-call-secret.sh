@@ -13,20 +13,6 @@ case "$secret" in
     ;;
 esac
 
-# replace_if_changed PATH OWNER, with the new content on stdin; fails when nothing changed
-replace_if_changed() {
-    new=$(mktemp "$1.XXXXXX")
-    cat >"$new"
-    chown "$2" "$new"
-    chmod 0640 "$new"
-    if cmp -s "$new" "$1"; then
-        rm -f "$new"
-        return 1
-    fi
-    mv -f "$new" "$1"
-    echo "family-xmpp: updated $1"
-}
-
 umask 077
 install -d -m 0750 {{ PROSODY_SECRETS_DIR }}
 chown {{ PROSODY_SECRETS_OWNER }} {{ PROSODY_SECRETS_DIR }}
@@ -59,7 +45,7 @@ fi
 if {
     turn_config
     printf 'static-auth-secret=%s\n' "$secret"
-} | replace_if_changed {{ TURN_CONFIG }} {{ TURN_CONFIG_OWNER }}; then
+} | write_if_changed {{ TURN_CONFIG }} {{ TURN_CONFIG_OWNER }} 0640; then
     restart_turn=yes
 fi
 if [ "${restart_turn:-}" = yes ]; then
@@ -67,9 +53,9 @@ if [ "${restart_turn:-}" = yes ]; then
 fi
 
 if printf 'turn_external_secret = "%s"\n' "$secret" |
-    replace_if_changed {{ PROSODY_SECRETS_DIR }}/calls.cfg.lua {{ PROSODY_SECRETS_OWNER }} &&
-    {{ PROSODYCTL }} status >/dev/null 2>&1; then
-    {{ PROSODYCTL }} shell "config:reload()"
-    {{ PROSODYCTL }} shell "module:reload('turn_external', '{{ DOMAIN }}')"
+    write_if_changed {{ PROSODY_SECRETS_DIR }}/calls.cfg.lua {{ PROSODY_SECRETS_OWNER }} 0640 &&
+    prosody_running; then
+    prosodyctl shell "config:reload()"
+    prosodyctl shell "module:reload('turn_external', '{{ DOMAIN }}')"
 fi
 echo "family-xmpp: the calls secret is in place"

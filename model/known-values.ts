@@ -32,6 +32,31 @@ export const HETZNER_SERVER_TYPES = [
     "ccx63",
 ] as const;
 
+/**
+ * The ports the server listens on, the one home of these numbers: Prosody's and coturn's config,
+ * the firewall, the SRV records and the validation of `callRelayPorts` are all built from them.
+ */
+export const SERVER_PORTS = {
+    /** Apps, STARTTLS (RFC 6120). */
+    c2s: 5222,
+    /** Apps, direct TLS (XEP-0368). */
+    c2sDirectTls: 5223,
+    /** Other servers, STARTTLS. */
+    s2s: 5269,
+    /** Other servers, direct TLS. */
+    s2sDirectTls: 5270,
+    /** Shared files over HTTPS: the port every network lets through. */
+    https: 443,
+    /** STUN and TURN over UDP and TCP. */
+    turn: 3478,
+    /** TURN over TLS. */
+    turns: 5349,
+} as const;
+
+/**
+ * What a family gets for every key it leaves out. Pulumi.yaml documents each of these ("Default
+ * …"), and a test keeps the two equal.
+ */
 export const DEFAULTS = {
     location: "fsn1",
     /**
@@ -43,8 +68,15 @@ export const DEFAULTS = {
     volumeSizeGb: 10,
     groupName: "Family",
     sshAllowedCidrs: ["0.0.0.0/0", "::/0"],
+    federation: true,
+    archiveRetention: "1y",
+    uploadSizeLimitMb: 100,
+    uploadDailyQuotaMb: 1000,
+    calls: true,
     /** 256 ports: one per relayed call leg, far more than a family's simultaneous calls. */
     callRelayPorts: { min: 49152, max: 49407 },
+    letsEncryptStaging: false,
+    allowWildcardCertificates: false,
 } as const;
 
 /** Hetzner's limits for a volume, in GB. */

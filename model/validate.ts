@@ -12,6 +12,7 @@ import {
     DEFAULTS,
     HETZNER_LOCATIONS,
     HETZNER_SERVER_TYPES,
+    SERVER_PORTS,
     VOLUME_SIZE_LIMITS,
 } from "./known-values";
 import {
@@ -164,25 +165,40 @@ export function parseFamilyConfig(raw: Readonly<Record<string, unknown>>): Famil
         );
     }
 
-    const federation = readBoolean("federation", raw.federation, true, report);
+    const federation = readBoolean("federation", raw.federation, DEFAULTS.federation, report);
     const archiveRetention = readRetention(raw.archiveRetention, report);
-    const sizeLimitMb = readMegabytes("uploadSizeLimitMb", raw.uploadSizeLimitMb, 100, report);
-    const dailyQuotaMb = readMegabytes("uploadDailyQuotaMb", raw.uploadDailyQuotaMb, 1000, report);
+    const sizeLimitMb = readMegabytes(
+        "uploadSizeLimitMb",
+        raw.uploadSizeLimitMb,
+        DEFAULTS.uploadSizeLimitMb,
+        report,
+    );
+    const dailyQuotaMb = readMegabytes(
+        "uploadDailyQuotaMb",
+        raw.uploadDailyQuotaMb,
+        DEFAULTS.uploadDailyQuotaMb,
+        report,
+    );
     if (dailyQuotaMb < sizeLimitMb)
         report(
             "uploadDailyQuotaMb",
             `is smaller than one file may be (${sizeLimitMb} MB), so such a file could never be sent`,
         );
-    const calls = readBoolean("calls", raw.calls, true, report);
+    const calls = readBoolean("calls", raw.calls, DEFAULTS.calls, report);
     const relayPorts = readPortRange(raw.callRelayPorts, report);
     if (!calls && raw.callRelayPorts !== undefined)
         report("callRelayPorts", "is set, but calls are turned off (`calls: false`); remove one of the two");
     const acmeEmail = readEmail(raw.acmeEmail, report);
-    const staging = readBoolean("letsEncryptStaging", raw.letsEncryptStaging, false, report);
+    const staging = readBoolean(
+        "letsEncryptStaging",
+        raw.letsEncryptStaging,
+        DEFAULTS.letsEncryptStaging,
+        report,
+    );
     const allowWildcard = readBoolean(
         "allowWildcardCertificates",
         raw.allowWildcardCertificates,
-        false,
+        DEFAULTS.allowWildcardCertificates,
         report,
     );
     const extraCaaIssuers = readStringList(
@@ -503,14 +519,14 @@ function readGroups(value: unknown, members: readonly Member[], report: Report):
 }
 
 function readRetention(value: unknown, report: Report): string {
-    if (value === undefined) return "1y";
+    if (value === undefined) return DEFAULTS.archiveRetention;
     if (value === "forever" || (typeof value === "string" && /^[1-9][0-9]*[dwmy]$/.test(value))) return value;
     report(
         "archiveRetention",
         'must be a number of days, weeks, months or years ("30d", "4w", "6m", "1y") ' +
             `or "forever", not ${describe(value)}`,
     );
-    return "1y";
+    return DEFAULTS.archiveRetention;
 }
 
 function readMegabytes(key: string, value: unknown, fallback: number, report: Report): number {
@@ -522,8 +538,6 @@ function readMegabytes(key: string, value: unknown, fallback: number, report: Re
     return value;
 }
 
-/** Ports the server itself listens on, which the relay range must leave alone. */
-const SERVER_PORTS = [3478, 5222, 5223, 5269, 5270, 5349];
 const MIN_RELAY_PORTS = 16;
 
 function readPortRange(value: unknown, report: Report): { min: number; max: number } {
@@ -548,7 +562,10 @@ function readPortRange(value: unknown, report: Report): { min: number; max: numb
                 `(each relayed call leg takes one), e.g. ${example}`,
         );
     } else {
-        const clash = SERVER_PORTS.find((port) => port >= min && port <= max);
+        // The relay range must leave the server's own ports alone.
+        const clash = Object.values(SERVER_PORTS)
+            .sort((a, b) => a - b)
+            .find((port) => port >= min && port <= max);
         if (clash !== undefined)
             report(
                 "callRelayPorts",

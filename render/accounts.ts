@@ -1,6 +1,6 @@
 import { FamilyModel, jidOf } from "../model/family";
-import { SERVER_PROSODYCTL } from "./provisioning";
-import { fillTemplate, luaString, shellWord } from "./template";
+import { PRODUCTION_HOST, ServerHost } from "./layout";
+import { luaString, renderScript, shellWord } from "./template";
 
 /**
  * The account steps. Accounts live on the data volume and follow the config: a member gets an
@@ -29,36 +29,45 @@ const userCommand = (command: string, model: FamilyModel, username: string) =>
 export function renderEnsureAccount(
     model: FamilyModel,
     username: string,
-    prosodyctl = SERVER_PROSODYCTL,
+    host: ServerHost = PRODUCTION_HOST,
 ): string {
-    return fillTemplate("ensure-account.sh", {
-        JID: shellWord(jidOf(model, username)),
-        PROSODYCTL: prosodyctl,
-        ACCOUNT_STATE_LUA: shellWord(accountStateLua(model, username)),
-        ENABLE_LUA: userCommand("enable", model, username),
-    });
+    return renderScript(
+        "ensure-account.sh",
+        {
+            JID: shellWord(jidOf(model, username)),
+            ACCOUNT_STATE_LUA: shellWord(accountStateLua(model, username)),
+            ENABLE_LUA: userCommand("enable", model, username),
+        },
+        host,
+    );
 }
 
 export function renderDisableAccount(
     model: FamilyModel,
     username: string,
-    prosodyctl = SERVER_PROSODYCTL,
+    host: ServerHost = PRODUCTION_HOST,
 ): string {
-    return fillTemplate("disable-account.sh", {
-        JID: shellWord(jidOf(model, username)),
-        PROSODYCTL: prosodyctl,
-        DISABLE_LUA: userCommand("disable", model, username),
-    });
+    return renderScript(
+        "disable-account.sh",
+        {
+            JID: shellWord(jidOf(model, username)),
+            DISABLE_LUA: userCommand("disable", model, username),
+        },
+        host,
+    );
 }
 
 export function renderEraseAccount(
     model: FamilyModel,
     username: string,
-    prosodyctl = SERVER_PROSODYCTL,
+    host: ServerHost = PRODUCTION_HOST,
 ): string {
-    return fillTemplate("erase-account.sh", {
-        JID: shellWord(jidOf(model, username)),
-        PROSODYCTL: prosodyctl,
-        DELETE_LUA: userCommand("delete", model, username),
-    });
+    return renderScript(
+        "erase-account.sh",
+        {
+            JID: shellWord(jidOf(model, username)),
+            DELETE_LUA: userCommand("delete", model, username),
+        },
+        host,
+    );
 }

@@ -1,7 +1,6 @@
 import { FamilyModel } from "../model/family";
-import { Listeners, PRODUCTION_LISTENERS, PRODUCTION_PATHS, ServerPaths } from "./layout";
-import { SERVER_PROSODYCTL } from "./provisioning";
-import { base64Lines, fillTemplate, shellWord } from "./template";
+import { PRODUCTION_HOST, ServerHost } from "./layout";
+import { base64Lines, fillTemplate, renderScript, shellWord } from "./template";
 
 /**
  * Peers coturn never relays to, so that a relay for calls is never a way into what lies behind
@@ -28,25 +27,11 @@ export const DENIED_PEER_RANGES: readonly { readonly range: string; readonly why
     { range: "fe80::-febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff", why: "link-local" },
 ];
 
-/** Who owns coturn's and Prosody's secret-bearing files: on the VPS, root and the service's group. */
-export interface CallSecretOwners {
-    readonly turn: string;
-    readonly prosody: string;
-}
-
-export const PRODUCTION_CALL_SECRET_OWNERS: CallSecretOwners = {
-    turn: "root:turnserver",
-    prosody: "root:prosody",
-};
-
 /** coturn's config without its secret, which the provisioning step appends. */
-export function renderTurnServerConfig(
-    model: FamilyModel,
-    paths: ServerPaths = PRODUCTION_PATHS,
-    listeners: Listeners = PRODUCTION_LISTENERS,
-): string {
+export function renderTurnServerConfig(model: FamilyModel, host: ServerHost = PRODUCTION_HOST): string {
     if (!model.calls)
         throw new Error("calls are turned off for this family: there is no TURN server to configure");
+    const { paths, listeners } = host;
     return fillTemplate("turnserver.conf", {
         REALM: model.domain,
         LISTENING_IPS:
@@ -66,54 +51,37 @@ export function renderTurnServerConfig(
 }
 
 /** The settings Prosody needs to hand out credentials for the family's TURN server (not the secret). */
-export function renderProsodyCallSettings(
-    model: FamilyModel,
-    paths: ServerPaths,
-    listeners: Listeners,
-): string {
+export function renderProsodyCallSettings(model: FamilyModel, host: ServerHost): string {
     return fillTemplate("prosody-calls.cfg.lua", {
-        SECRETS_DIR: paths.prosodySecretsDir,
+        SECRETS_DIR: host.paths.prosodySecretsDir,
         TURN_HOST: model.hostname,
-        TURN_PORT: String(listeners.turnPort),
-        TURNS_PORT: String(listeners.turnsPort),
+        TURN_PORT: String(host.listeners.turnPort),
+        TURNS_PORT: String(host.listeners.turnsPort),
     });
-}
-
-export interface SyncCallSecretOptions {
-    readonly paths?: ServerPaths;
-    readonly listeners?: Listeners;
-    readonly owners?: CallSecretOwners;
-    readonly prosodyctl?: string;
-    /** What makes coturn read a changed config: on the VPS, systemd restarts it. */
-    readonly restartTurn?: string;
-    /** How coturn comes to a server built with calls off; the local try-out installs nothing. */
-    readonly installTurn?: string;
 }
 
 /** The calls step: coturn's config with the secret, and Prosody's copy of the secret. */
-export function renderSyncCallSecret(model: FamilyModel, options: SyncCallSecretOptions = {}): string {
-    const paths = options.paths ?? PRODUCTION_PATHS;
+export function renderSyncCallSecret(model: FamilyModel, host: ServerHost = PRODUCTION_HOST): string {
+    const { paths, owners, commands } = host;
     const domainFile = (extension: string) =>
         shellWord(`${paths.certificatesDir}/${model.domain}.${extension}`);
-    const owners = options.owners ?? PRODUCTION_CALL_SECRET_OWNERS;
-    const config = renderTurnServerConfig(model, paths, options.listeners ?? PRODUCTION_LISTENERS);
-    return fillTemplate("sync-call-secret.sh", {
-        TURN_CONFIG_BASE64: base64Lines(config),
-        TURN_CONFIG: shellWord(paths.turnConfig),
-        TURN_CONFIG_OWNER: shellWord(owners.turn),
-        INSTALL_TURN:
-            options.installTurn ??
-            "apt-get update -q && DEBIAN_FRONTEND=noninteractive " +
-                "apt-get install -y -q -o Dpkg::Options::=--force-confold coturn",
-        TURN_CERTIFICATE: shellWord(paths.turnCertificate),
-        TURN_PRIVATE_KEY: shellWord(paths.turnPrivateKey),
-        TURN_CERTIFICATE_OWNER: shellWord(owners.turn),
-        PROSODY_CERTIFICATE: domainFile("crt"),
-        PROSODY_PRIVATE_KEY: domainFile("key"),
-        RESTART_TURN: options.restartTurn ?? "systemctl enable --quiet coturn && systemctl restart coturn",
-        PROSODY_SECRETS_DIR: shellWord(paths.prosodySecretsDir),
-        PROSODY_SECRETS_OWNER: shellWord(owners.prosody),
-        PROSODYCTL: options.prosodyctl ?? SERVER_PROSODYCTL,
-        DOMAIN: model.domain,
-    });
+    return renderScript(
+        "sync-call-secret.sh",
+        {
+            TURN_CONFIG_BASE64: base64Lines(renderTurnServerConfig(model, host)),
+            TURN_CONFIG: shellWord(paths.turnConfig),
+            TURN_CONFIG_OWNER: shellWord(owners.turnSecrets),
+            INSTALL_TURN: commands.installTurn,
+            TURN_CERTIFICATE: shellWord(paths.turnCertificate),
+            TURN_PRIVATE_KEY: shellWord(paths.turnPrivateKey),
+            TURN_CERTIFICATE_OWNER: shellWord(owners.turnSecrets),
+            PROSODY_CERTIFICATE: domainFile("crt"),
+            PROSODY_PRIVATE_KEY: domainFile("key"),
+            RESTART_TURN: commands.restartTurn,
+            PROSODY_SECRETS_DIR: shellWord(paths.prosodySecretsDir),
+            PROSODY_SECRETS_OWNER: shellWord(owners.prosodySecrets),
+            DOMAIN: model.domain,
+        },
+        host,
+    );
 }

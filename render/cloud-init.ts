@@ -1,3 +1,4 @@
+import { gzipSync } from "node:zlib";
 import { dump } from "js-yaml";
 import { FamilyModel } from "../model/family";
 import { FIRST_BOOT_SCRIPT, renderServerFiles } from "./server-files";
@@ -17,6 +18,15 @@ export function serverPackages(model: FamilyModel): string[] {
         "python3-certbot-dns-cloudflare",
         ...(model.calls ? ["coturn"] : []),
     ];
+}
+
+/** Files above this size travel compressed: Hetzner's 32 KiB must hold a whole family. */
+export const COMPRESS_ABOVE_BYTES = 1024;
+
+/** A file's content as cloud-init's write_files takes it: plain text, or gzip in base64 if large. */
+function fileContent(content: string): { content: string; encoding?: "gz+b64" } {
+    if (Buffer.byteLength(content, "utf8") <= COMPRESS_ABOVE_BYTES) return { content };
+    return { encoding: "gz+b64", content: gzipSync(content, { level: 9 }).toString("base64") };
 }
 
 /** How Hetzner names an attached volume's block device. */
@@ -43,7 +53,7 @@ export function renderCloudInit(model: FamilyModel, volumeDevice: string, deploy
         packages: serverPackages(model),
         write_files: files.map((file) => ({
             path: file.path,
-            content: file.content,
+            ...fileContent(file.content),
             owner: file.owner,
             permissions: file.permissions,
             ...(file.afterPackages ? { defer: true } : {}),

@@ -1,5 +1,5 @@
 import { conferenceHost, FamilyModel, MailSettings, uploadHost } from "../model/family";
-import { PRODUCTION_LISTENERS } from "./layout";
+import { PRODUCTION_HOST } from "./layout";
 
 /** One hour: long enough for resolvers to cache, short enough to move a family within a morning. */
 export const RECORD_TTL = 3600;
@@ -98,13 +98,13 @@ function xmppServiceRecords(model: FamilyModel): DnsRecord<never>[] {
         srv(
             `_xmpps-client._tcp.${model.domain}`,
             0,
-            PRODUCTION_LISTENERS.c2sDirectTlsPort,
+            PRODUCTION_HOST.listeners.c2sDirectTlsPort,
             `apps, direct TLS, for addresses @${model.domain}`,
         ),
         srv(
             `_xmpp-client._tcp.${model.domain}`,
             5,
-            PRODUCTION_LISTENERS.c2sPort,
+            PRODUCTION_HOST.listeners.c2sPort,
             `apps, STARTTLS, for addresses @${model.domain}`,
         ),
     ];
@@ -130,13 +130,13 @@ function xmppServiceRecords(model: FamilyModel): DnsRecord<never>[] {
             srv(
                 `_xmpps-server._tcp.${name}`,
                 0,
-                PRODUCTION_LISTENERS.s2sDirectTlsPort,
+                PRODUCTION_HOST.listeners.s2sDirectTlsPort,
                 `other servers, direct TLS, for ${name}`,
             ),
             srv(
                 `_xmpp-server._tcp.${name}`,
                 5,
-                PRODUCTION_LISTENERS.s2sPort,
+                PRODUCTION_HOST.listeners.s2sPort,
                 `other servers, STARTTLS, for ${name}`,
             ),
         ]),

@@ -1,5 +1,5 @@
 import { FamilyModel } from "../model/family";
-import { PRODUCTION_LISTENERS } from "./layout";
+import { PRODUCTION_HOST } from "./layout";
 
 export interface FirewallRule {
     readonly protocol: "tcp" | "udp" | "icmp";
@@ -17,19 +17,19 @@ export function renderFirewallRules(model: FamilyModel): FirewallRule[] {
         { protocol: "tcp", port: "22", sourceIps: [...model.sshAllowedCidrs], description: "SSH, keys only" },
         {
             protocol: "tcp",
-            port: String(PRODUCTION_LISTENERS.c2sPort),
+            port: String(PRODUCTION_HOST.listeners.c2sPort),
             sourceIps: ANYWHERE,
             description: "XMPP apps (STARTTLS)",
         },
         {
             protocol: "tcp",
-            port: String(PRODUCTION_LISTENERS.c2sDirectTlsPort),
+            port: String(PRODUCTION_HOST.listeners.c2sDirectTlsPort),
             sourceIps: ANYWHERE,
             description: "XMPP apps (direct TLS)",
         },
         {
             protocol: "tcp",
-            port: String(PRODUCTION_LISTENERS.httpsPort),
+            port: String(PRODUCTION_HOST.listeners.httpsPort),
             sourceIps: ANYWHERE,
             description: "shared files (HTTPS)",
         },
@@ -37,13 +37,13 @@ export function renderFirewallRules(model: FamilyModel): FirewallRule[] {
             ? [
                   {
                       protocol: "tcp" as const,
-                      port: String(PRODUCTION_LISTENERS.s2sPort),
+                      port: String(PRODUCTION_HOST.listeners.s2sPort),
                       sourceIps: ANYWHERE,
                       description: "XMPP federation (STARTTLS)",
                   },
                   {
                       protocol: "tcp" as const,
-                      port: String(PRODUCTION_LISTENERS.s2sDirectTlsPort),
+                      port: String(PRODUCTION_HOST.listeners.s2sDirectTlsPort),
                       sourceIps: ANYWHERE,
                       description: "XMPP federation (direct TLS)",
                   },
@@ -53,19 +53,19 @@ export function renderFirewallRules(model: FamilyModel): FirewallRule[] {
             ? [
                   {
                       protocol: "udp" as const,
-                      port: String(PRODUCTION_LISTENERS.turnPort),
+                      port: String(PRODUCTION_HOST.listeners.turnPort),
                       sourceIps: ANYWHERE,
                       description: "calls: STUN and TURN",
                   },
                   {
                       protocol: "tcp" as const,
-                      port: String(PRODUCTION_LISTENERS.turnPort),
+                      port: String(PRODUCTION_HOST.listeners.turnPort),
                       sourceIps: ANYWHERE,
                       description: "calls: TURN over TCP",
                   },
                   {
                       protocol: "tcp" as const,
-                      port: String(PRODUCTION_LISTENERS.turnsPort),
+                      port: String(PRODUCTION_HOST.listeners.turnsPort),
                       sourceIps: ANYWHERE,
                       description: "calls: TURN over TLS",
                   },

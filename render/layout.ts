@@ -1,10 +1,25 @@
+import { SERVER_PORTS } from "../model/known-values";
+
 /**
- * Where things live on the server. The local try-out and the tests map the same names into a
- * state directory (see `ServerPaths`), so both run the very same rendered files.
+ * The server as the render layer sees it: where files live, what listens where, who owns what, and
+ * how services are driven. The VPS is `PRODUCTION_HOST`; the local try-out and the tests build a
+ * local instance of the same shape (scripts/local-server.ts), so every rendered file and script is
+ * the same apart from what this object says.
  */
+export interface ServerHost {
+    readonly paths: ServerPaths;
+    readonly listeners: Listeners;
+    readonly owners: ServerOwners;
+    readonly commands: ServerCommands;
+}
+
 export interface ServerPaths {
     readonly prosodyConfig: string;
     readonly groupsFile: string;
+    /** The family as the project's Prosody module reads it: rooms, bookmarks (JSON). */
+    readonly familyFile: string;
+    /** The project's own Prosody modules (mod_family_xmpp). */
+    readonly prosodyModulesDir: string;
     readonly dataPath: string;
     readonly pidfile: string;
     readonly certificatesDir: string;
@@ -16,6 +31,8 @@ export interface ServerPaths {
     /** coturn's own copy of the certificate (it runs as its own user), for TURN over TLS. */
     readonly turnCertificate: string;
     readonly turnPrivateKey: string;
+    /** Where certbot keeps each certificate's current files, one directory per certificate. */
+    readonly letsEncryptLive: string;
 }
 
 export interface Listeners {
@@ -38,30 +55,84 @@ export interface Listeners {
     readonly turnsPort: number;
 }
 
+/** `user:group` owners of the files the scripts write. */
+export interface ServerOwners {
+    /** Prosody's config files: readable by Prosody, writable by root only. */
+    readonly prosodyFiles: string;
+    /** coturn's config with the calls secret. */
+    readonly turnSecrets: string;
+    /** Prosody's copy of the secrets (secrets.d). */
+    readonly prosodySecrets: string;
+}
+
+/** Shell commands the scripts run, as they differ between the VPS and the try-out. */
+export interface ServerCommands {
+    /**
+     * prosodyctl, with whatever it needs to find this Prosody. The scripts call it through a shell
+     * function of the same name, hence `command`.
+     */
+    readonly prosodyctl: string;
+    /** Makes coturn read a changed config (on the VPS, systemd restarts it). */
+    readonly restartTurn: string;
+    /** Brings coturn to a server built with calls off (the try-out installs nothing). */
+    readonly installTurn: string;
+    /** Makes coturn read a renewed certificate without dropping calls (SIGUSR2 on the VPS). */
+    readonly reloadTurnCertificate: string;
+}
+
+/** A file the server gets, with the owner and mode it must have. */
+export interface ServerFile {
+    readonly path: string;
+    readonly content: string;
+    /** Octal, as a string ("0640"): cloud-init's YAML reader would turn a bare 0640 into 416. */
+    readonly permissions: string;
+    readonly owner: string;
+    /**
+     * Written after the packages are installed (cloud-init's `defer`), for files whose owner or
+     * directory a package creates.
+     */
+    readonly afterPackages: boolean;
+}
+
 /** The Hetzner volume is mounted here; everything that must survive a rebuild lives below it. */
 export const DATA_MOUNT = "/srv/family-data";
 
-export const PRODUCTION_PATHS: ServerPaths = {
-    prosodyConfig: "/etc/prosody/prosody.cfg.lua",
-    groupsFile: "/etc/prosody/family-groups.txt",
-    dataPath: `${DATA_MOUNT}/prosody`,
-    pidfile: "/run/prosody/prosody.pid",
-    certificatesDir: "/etc/prosody/certs",
-    logFile: "/var/log/prosody/prosody.log",
-    prosodySecretsDir: "/etc/prosody/secrets.d",
-    turnConfig: "/etc/turnserver.conf",
-    turnCertificate: "/etc/coturn/fullchain.pem",
-    turnPrivateKey: "/etc/coturn/privkey.pem",
-};
-
-export const PRODUCTION_LISTENERS: Listeners = {
-    interfaces: ["*", "::"],
-    c2sPort: 5222,
-    s2sPort: 5269,
-    c2sDirectTlsPort: 5223,
-    s2sDirectTlsPort: 5270,
-    httpsPort: 443,
-    turnInterfaces: [],
-    turnPort: 3478,
-    turnsPort: 5349,
+export const PRODUCTION_HOST: ServerHost = {
+    paths: {
+        prosodyConfig: "/etc/prosody/prosody.cfg.lua",
+        groupsFile: "/etc/prosody/family-groups.txt",
+        familyFile: "/etc/prosody/family.json",
+        prosodyModulesDir: "/usr/local/lib/family-xmpp/prosody-modules",
+        dataPath: `${DATA_MOUNT}/prosody`,
+        pidfile: "/run/prosody/prosody.pid",
+        certificatesDir: "/etc/prosody/certs",
+        logFile: "/var/log/prosody/prosody.log",
+        prosodySecretsDir: "/etc/prosody/secrets.d",
+        turnConfig: "/etc/turnserver.conf",
+        turnCertificate: "/etc/coturn/fullchain.pem",
+        turnPrivateKey: "/etc/coturn/privkey.pem",
+        letsEncryptLive: "/etc/letsencrypt/live",
+    },
+    listeners: {
+        interfaces: ["*", "::"],
+        c2sPort: SERVER_PORTS.c2s,
+        s2sPort: SERVER_PORTS.s2s,
+        c2sDirectTlsPort: SERVER_PORTS.c2sDirectTls,
+        s2sDirectTlsPort: SERVER_PORTS.s2sDirectTls,
+        httpsPort: SERVER_PORTS.https,
+        turnInterfaces: [],
+        turnPort: SERVER_PORTS.turn,
+        turnsPort: SERVER_PORTS.turns,
+    },
+    owners: { prosodyFiles: "root:prosody", turnSecrets: "root:turnserver", prosodySecrets: "root:prosody" },
+    commands: {
+        prosodyctl: "command prosodyctl",
+        restartTurn: "systemctl enable --quiet coturn && systemctl restart coturn",
+        installTurn:
+            "apt-get update -q && DEBIAN_FRONTEND=noninteractive " +
+            "apt-get install -y -q -o Dpkg::Options::=--force-confold coturn",
+        reloadTurnCertificate:
+            "if systemctl is-active --quiet coturn; " +
+            "then systemctl kill --kill-whom=main --signal=USR2 coturn; fi",
+    },
 };

@@ -1,9 +1,10 @@
 import { conferenceHost, FamilyModel, jidOf, uploadHost } from "../model/family";
 import { renderProsodyCallSettings } from "./calls";
-import { Listeners, ServerPaths } from "./layout";
+import { ServerHost } from "./layout";
 import { fillTemplate, luaString } from "./template";
 
-export function renderProsodyConfig(model: FamilyModel, paths: ServerPaths, listeners: Listeners): string {
+export function renderProsodyConfig(model: FamilyModel, host: ServerHost): string {
+    const { paths, listeners } = host;
     const admins = model.members
         .filter((member) => member.admin)
         .map((member) => luaString(jidOf(model, member.username)));
@@ -30,6 +31,8 @@ export function renderProsodyConfig(model: FamilyModel, paths: ServerPaths, list
         C2S_DIRECT_TLS_PORT: String(listeners.c2sDirectTlsPort),
         S2S_DIRECT_TLS_PORT: String(listeners.s2sDirectTlsPort),
         GROUPS_FILE: paths.groupsFile,
+        FAMILY_FILE: paths.familyFile,
+        MODULES_DIR: paths.prosodyModulesDir,
         LOG_FILE: paths.logFile,
         SECRETS_DIR: paths.prosodySecretsDir,
         CALLS_MODULES: model.calls
@@ -37,7 +40,7 @@ export function renderProsodyConfig(model: FamilyModel, paths: ServerPaths, list
               '    "turn_external";'
             : "-- (calls are turned off: no STUN/TURN service)",
         CALLS: model.calls
-            ? renderProsodyCallSettings(model, paths, listeners).trimEnd()
+            ? renderProsodyCallSettings(model, host).trimEnd()
             : "-- Calls are turned off (family-xmpp:calls is false).",
     });
 }

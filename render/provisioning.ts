@@ -1,15 +1,11 @@
 import { FamilyModel } from "../model/family";
-import { PRODUCTION_PATHS } from "./layout";
-import type { ServerFile } from "./server-files";
-import { base64Lines, fillTemplate, shellWord } from "./template";
-
-/** How the scripts call prosodyctl: plain on the server, with `--config` in the local try-out. */
-export const SERVER_PROSODYCTL = "prosodyctl";
+import { PRODUCTION_HOST, ServerFile, ServerHost } from "./layout";
+import { base64Lines, luaString, renderScript, shellWord } from "./template";
 
 const HEREDOC_END = "FAMILY_XMPP_FILE_END";
 
 export function renderWaitForCloudInit(): string {
-    return fillTemplate("wait-for-cloud-init.sh", {});
+    return renderScript("wait-for-cloud-init.sh", {}, PRODUCTION_HOST);
 }
 
 /** A secret as a provisioning script reads it: one line on stdin (`IFS= read -r`). */
@@ -17,11 +13,24 @@ export function secretOnStdin(password: string): string {
     return `${password}\n`;
 }
 
+/**
+ * Lua for Prosody's admin shell after its config was reloaded: modules a new config enables are
+ * loaded, mod_groups and the family module read their files again, and the family module brings
+ * rooms, bookmarks and connected rosters in step (it answers "family in step: …").
+ */
+export function applyFamilyLua(model: FamilyModel): string {
+    return [
+        `> local mm = require "prosody.core.modulemanager"; local h = ${luaString(model.domain)};`,
+        "for host in pairs(prosody.hosts) do mm.load_modules_for_host(host) end;",
+        `assert(mm.reload(h, "groups")); assert(mm.reload(h, "family_xmpp"));`,
+        "return prosody.hosts[h].modules.family_xmpp.sync()",
+    ].join(" ");
+}
+
 export function renderSyncFamilyFiles(
     model: FamilyModel,
     files: readonly ServerFile[],
-    groupsFile: string = PRODUCTION_PATHS.groupsFile,
-    prosodyctl = SERVER_PROSODYCTL,
+    host: ServerHost = PRODUCTION_HOST,
 ): string {
     const writes = files.map((file) => {
         const base64 = base64Lines(file.content);
@@ -31,10 +40,9 @@ export function renderSyncFamilyFiles(
             `${base64}${HEREDOC_END}`
         );
     });
-    return fillTemplate("sync-family-files.sh", {
-        WRITE_FILES: writes.join("\n"),
-        PROSODYCTL: prosodyctl,
-        DOMAIN: model.domain,
-        GROUPS_FILE: shellWord(groupsFile),
-    });
+    return renderScript(
+        "sync-family-files.sh",
+        { WRITE_FILES: writes.join("\n"), APPLY_LUA: shellWord(applyFamilyLua(model)) },
+        host,
+    );
 }

@@ -1,6 +1,4 @@
 import { conferenceHost, FamilyModel, jidOf } from "../model/family";
-import { SERVER_PROSODYCTL } from "./provisioning";
-import { fillTemplate, luaString, shellWord } from "./template";
 
 /** One persistent, members-only group chat per family group, on the conference host. */
 export interface FamilyRoom {
@@ -39,38 +37,18 @@ export function familyRooms(model: FamilyModel): FamilyRoom[] {
 }
 
 /**
- * Lua for Prosody's admin shell (one line, after ">"): each family room exists, is persistent,
- * members-only and non-anonymous (what OMEMO in group chats needs), and its member list is
- * exactly the group's. Someone who left the group loses access; the room and its history stay.
+ * What the project's Prosody module (config-templates/mod_family_xmpp.lua) keeps the server in step
+ * with: the rooms with their member lists, and each member's name and rooms for their bookmarks.
+ * JSON, so that nothing from the config is ever read as code on the server.
  */
-export function renderRoomsLua(model: FamilyModel): string {
-    const table = (affiliations: Readonly<Record<string, string>>) =>
-        `{ ${Object.entries(affiliations)
-            .map(([jid, affiliation]) => `[${luaString(jid)}] = ${luaString(affiliation)}`)
-            .join(", ")} }`;
-    return [
-        `> local muc = prosody.hosts[${luaString(conferenceHost(model))}].modules.muc;`,
-        "local function sync(jid, name, wanted)",
-        "local room = muc.get_room_from_jid(jid) or assert(muc.create_room(jid));",
-        "room:set_name(name); room:set_persistent(true); room:set_members_only(true); " +
-            'room:set_public(false); room:set_whois("anyone");',
-        "for who, affiliation in room:each_affiliation() do",
-        'if wanted[who] == nil and affiliation ~= "outcast" ' +
-            'then room:set_affiliation(true, who, "none") end end;',
-        "for who, affiliation in pairs(wanted) do " +
-            "if room:get_affiliation(who) ~= affiliation " +
-            "then room:set_affiliation(true, who, affiliation) end end;",
-        "room:save(true) end;",
-        ...familyRooms(model).map(
-            (room) => `sync(${luaString(room.jid)}, ${luaString(room.name)}, ${table(room.affiliations)});`,
-        ),
-        'return "family rooms in place"',
-    ].join(" ");
-}
-
-export function renderSyncRooms(model: FamilyModel, prosodyctl = SERVER_PROSODYCTL): string {
-    return fillTemplate("sync-family-rooms.sh", {
-        PROSODYCTL: prosodyctl,
-        ROOMS_LUA: shellWord(renderRoomsLua(model)),
-    });
+export function renderFamilyFile(model: FamilyModel): string {
+    const rooms = familyRooms(model);
+    const members = Object.fromEntries(
+        model.members.map((member) => {
+            const jid = jidOf(model, member.username);
+            const memberRooms = rooms.filter((room) => jid in room.affiliations).map((room) => room.jid);
+            return [member.username, { name: member.name, rooms: memberRooms }];
+        }),
+    );
+    return `${JSON.stringify({ conference: conferenceHost(model), rooms, members }, null, 2)}\n`;
 }

@@ -1,51 +1,35 @@
 import { FamilyModel } from "../model/family";
-import { DATA_MOUNT, Listeners, PRODUCTION_LISTENERS, PRODUCTION_PATHS, ServerPaths } from "./layout";
+import { DATA_MOUNT, PRODUCTION_HOST, ServerFile, ServerHost } from "./layout";
 import { renderGroupsFile, renderProsodyConfig } from "./prosody";
+import { renderFamilyFile } from "./rooms";
 import { LETSENCRYPT_ON_VOLUME, renderImportHookFile } from "./certificates";
 import { renderTurnServerConfig } from "./calls";
-import { fillTemplate, shellWord } from "./template";
-
-/** A file the server gets, with the owner and mode it must have. */
-export interface ServerFile {
-    readonly path: string;
-    readonly content: string;
-    /** Octal, as a string ("0640"): cloud-init's YAML reader would turn a bare 0640 into 416. */
-    readonly permissions: string;
-    readonly owner: string;
-    /**
-     * Written after the packages are installed (cloud-init's `defer`), for files whose owner or
-     * directory a package creates.
-     */
-    readonly afterPackages: boolean;
-}
+import { fillTemplate, renderScript, shellWord } from "./template";
 
 export const FIRST_BOOT_SCRIPT = "/usr/local/sbin/family-xmpp-first-boot";
 
 /**
- * The files that follow the family's config (members, groups, admins). cloud-init writes them on
- * first boot; afterwards the provisioning step keeps the server's copies equal to these.
+ * The files that follow the family's config (members, groups, admins), and the project's Prosody
+ * module that reads them. cloud-init writes them on first boot; afterwards the provisioning step
+ * keeps the server's copies equal to these.
  */
-export function renderFamilyFiles(
-    model: FamilyModel,
-    paths: ServerPaths = PRODUCTION_PATHS,
-    listeners: Listeners = PRODUCTION_LISTENERS,
-    owner = "root:prosody",
-): ServerFile[] {
+export function renderFamilyFiles(model: FamilyModel, host: ServerHost = PRODUCTION_HOST): ServerFile[] {
+    const { paths, owners } = host;
+    const prosodyFile = (path: string, content: string): ServerFile => ({
+        path,
+        content,
+        permissions: "0640",
+        owner: owners.prosodyFiles,
+        afterPackages: true,
+    });
     return [
-        {
-            path: paths.prosodyConfig,
-            content: renderProsodyConfig(model, paths, listeners),
-            permissions: "0640",
-            owner,
-            afterPackages: true,
-        },
-        {
-            path: paths.groupsFile,
-            content: renderGroupsFile(model),
-            permissions: "0640",
-            owner,
-            afterPackages: true,
-        },
+        prosodyFile(paths.prosodyConfig, renderProsodyConfig(model, host)),
+        prosodyFile(paths.groupsFile, renderGroupsFile(model)),
+        prosodyFile(paths.familyFile, renderFamilyFile(model)),
+        prosodyFile(
+            `${paths.prosodyModulesDir}/mod_family_xmpp.lua`,
+            fillTemplate("mod_family_xmpp.lua", {}),
+        ),
     ];
 }
 
@@ -106,16 +90,20 @@ export function renderServerFiles(
         },
         {
             path: FIRST_BOOT_SCRIPT,
-            content: fillTemplate("first-boot.sh", {
-                DATA_MOUNT: shellWord(DATA_MOUNT),
-                VOLUME_DEVICE: shellWord(volumeDevice),
-                LETSENCRYPT_ON_VOLUME: shellWord(LETSENCRYPT_ON_VOLUME),
-                DATA_PATH: shellWord(PRODUCTION_PATHS.dataPath),
-                CERTIFICATES_DIR: shellWord(PRODUCTION_PATHS.certificatesDir),
-                DOMAIN: shellWord(model.domain),
-                HOSTNAME: shellWord(model.hostname),
-                PROSODY_SECRETS_DIR: shellWord(PRODUCTION_PATHS.prosodySecretsDir),
-            }),
+            content: renderScript(
+                "first-boot.sh",
+                {
+                    DATA_MOUNT: shellWord(DATA_MOUNT),
+                    VOLUME_DEVICE: shellWord(volumeDevice),
+                    LETSENCRYPT_ON_VOLUME: shellWord(LETSENCRYPT_ON_VOLUME),
+                    DATA_PATH: shellWord(PRODUCTION_HOST.paths.dataPath),
+                    CERTIFICATES_DIR: shellWord(PRODUCTION_HOST.paths.certificatesDir),
+                    DOMAIN: shellWord(model.domain),
+                    HOSTNAME: shellWord(model.hostname),
+                    PROSODY_SECRETS_DIR: shellWord(PRODUCTION_HOST.paths.prosodySecretsDir),
+                },
+                PRODUCTION_HOST,
+            ),
             permissions: "0755",
             owner: "root:root",
             afterPackages: false,
@@ -131,7 +119,7 @@ export function renderServerFiles(
  */
 function renderFirstBootTurnConfig(model: FamilyModel): ServerFile {
     return {
-        path: PRODUCTION_PATHS.turnConfig,
+        path: PRODUCTION_HOST.paths.turnConfig,
         content: renderTurnServerConfig(model),
         permissions: "0644",
         owner: "root:root",

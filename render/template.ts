@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import type { ServerHost } from "./layout";
 
 const TEMPLATE_DIR = join(__dirname, "..", "config-templates");
 const PLACEHOLDER = /\{\{ ([A-Z0-9_]+) \}\}/g;
@@ -21,6 +22,21 @@ export function fillTemplate(templateName: string, values: Readonly<Record<strin
     if (unused.length > 0)
         throw new Error(`template ${templateName}: no placeholder for ${unused.join(", ")}`);
     return filled;
+}
+
+/**
+ * A shell script from config-templates/, with the project's shell library (config-templates/lib.sh)
+ * put in after its header comment, so that each script runs on its own, on the server or locally.
+ */
+export function renderScript(
+    templateName: string,
+    values: Readonly<Record<string, string>>,
+    host: ServerHost,
+): string {
+    const lines = fillTemplate(templateName, values).split("\n");
+    const headerEnd = lines.findIndex((line) => !line.startsWith("#"));
+    const library = fillTemplate("lib.sh", { PROSODYCTL: host.commands.prosodyctl }).trimEnd();
+    return [...lines.slice(0, headerEnd), "", library, "", ...lines.slice(headerEnd)].join("\n");
 }
 
 /** A double-quoted Lua string literal. */

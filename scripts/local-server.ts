@@ -14,15 +14,11 @@ import { connect } from "node:net";
 import { join, resolve } from "node:path";
 import { FamilyModel, jidOf } from "../model/family";
 import { certificateNames } from "../render/certificates";
-import { Listeners, PRODUCTION_LISTENERS, ServerPaths } from "../render/layout";
-import {
-    renderSyncFamilyFiles,
-    secretOnStdin,
-} from "../render/provisioning";
-import { renderSyncRooms } from "../render/rooms";
+import { Listeners, PRODUCTION_HOST, ServerFile, ServerHost, ServerPaths } from "../render/layout";
+import { renderSyncFamilyFiles, secretOnStdin } from "../render/provisioning";
 import { renderDisableAccount, renderEnsureAccount, renderEraseAccount } from "../render/accounts";
 import { renderSyncCallSecret } from "../render/calls";
-import { renderFamilyFiles, ServerFile } from "../render/server-files";
+import { renderFamilyFiles } from "../render/server-files";
 import { shellWord } from "../render/template";
 
 /**
@@ -33,6 +29,8 @@ import { shellWord } from "../render/template";
 export interface LocalServer {
     readonly model: FamilyModel;
     readonly stateDir: string;
+    /** The try-out's instance of the server: what differs from the VPS is all in here. */
+    readonly host: ServerHost;
     readonly paths: ServerPaths;
     readonly listeners: Listeners;
     /** PEM of the local certificate authority that signed the server's certificate. */
@@ -71,18 +69,54 @@ export function prosodyInstalled(): boolean {
     );
 }
 
-export function localPaths(stateDir: string): ServerPaths {
+/**
+ * The try-out's server: every path inside `stateDir`, Prosody and coturn on loopback (or coturn on
+ * `turnAddress`) with every port moved by `portOffset`, HTTPS on 5443 + offset instead of 443, the
+ * files owned by whoever runs it, and coturn driven by the try-out itself instead of systemd.
+ */
+export function localHost(stateDir: string, portOffset: number, turnAddress = "127.0.0.1"): ServerHost {
+    const production = PRODUCTION_HOST.listeners;
+    const owner = RUNS_AS_ROOT ? "root:prosody" : `${process.getuid?.()}:${process.getgid?.()}`;
     return {
-        prosodyConfig: join(stateDir, "prosody.cfg.lua"),
-        groupsFile: join(stateDir, "family-groups.txt"),
-        dataPath: join(stateDir, "data"),
-        pidfile: join(stateDir, "prosody.pid"),
-        certificatesDir: join(stateDir, "certs"),
-        logFile: join(stateDir, "prosody.log"),
-        prosodySecretsDir: join(stateDir, "secrets.d"),
-        turnConfig: join(stateDir, "turnserver.conf"),
-        turnCertificate: join(stateDir, "turn", "fullchain.pem"),
-        turnPrivateKey: join(stateDir, "turn", "privkey.pem"),
+        paths: {
+            prosodyConfig: join(stateDir, "prosody.cfg.lua"),
+            groupsFile: join(stateDir, "family-groups.txt"),
+            familyFile: join(stateDir, "family.json"),
+            prosodyModulesDir: join(stateDir, "modules"),
+            dataPath: join(stateDir, "data"),
+            pidfile: join(stateDir, "prosody.pid"),
+            certificatesDir: join(stateDir, "certs"),
+            logFile: join(stateDir, "prosody.log"),
+            prosodySecretsDir: join(stateDir, "secrets.d"),
+            turnConfig: join(stateDir, "turnserver.conf"),
+            turnCertificate: join(stateDir, "turn", "fullchain.pem"),
+            turnPrivateKey: join(stateDir, "turn", "privkey.pem"),
+            letsEncryptLive: join(stateDir, "letsencrypt", "live"),
+        },
+        listeners: {
+            interfaces: ["127.0.0.1"],
+            c2sPort: production.c2sPort + portOffset,
+            s2sPort: production.s2sPort + portOffset,
+            c2sDirectTlsPort: production.c2sDirectTlsPort + portOffset,
+            s2sDirectTlsPort: production.s2sDirectTlsPort + portOffset,
+            httpsPort: 5443 + portOffset,
+            turnInterfaces: [turnAddress],
+            turnPort: production.turnPort + portOffset,
+            turnsPort: production.turnsPort + portOffset,
+        },
+        owners: {
+            prosodyFiles: owner,
+            turnSecrets: RUNS_AS_ROOT ? "root:root" : owner,
+            prosodySecrets: owner,
+        },
+        commands: {
+            // As root, prosodyctl drops to Prosody's user by itself (and stays root for `--root`).
+            prosodyctl: `command prosodyctl --config ${shellWord(join(stateDir, "prosody.cfg.lua"))}`,
+            // The try-out starts coturn itself, after the calls step, if it is installed at all.
+            restartTurn: "true",
+            installTurn: "true",
+            reloadTurnCertificate: "true",
+        },
     };
 }
 
@@ -94,33 +128,22 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     }
     const { model } = options;
     const stateDir = resolve(options.stateDir);
-    const paths = localPaths(stateDir);
-    const listeners: Listeners = {
-        interfaces: ["127.0.0.1"],
-        c2sPort: PRODUCTION_LISTENERS.c2sPort + options.portOffset,
-        s2sPort: PRODUCTION_LISTENERS.s2sPort + options.portOffset,
-        c2sDirectTlsPort: PRODUCTION_LISTENERS.c2sDirectTlsPort + options.portOffset,
-        s2sDirectTlsPort: PRODUCTION_LISTENERS.s2sDirectTlsPort + options.portOffset,
-        httpsPort: 5443 + options.portOffset,
-        turnInterfaces: [options.turn?.address ?? "127.0.0.1"],
-        turnPort: PRODUCTION_LISTENERS.turnPort + options.portOffset,
-        turnsPort: PRODUCTION_LISTENERS.turnsPort + options.portOffset,
-    };
-    for (const dir of [stateDir, paths.dataPath, paths.certificatesDir, paths.prosodySecretsDir])
-        mkdirSync(dir, { recursive: true, mode: 0o750 });
+    const host = localHost(stateDir, options.portOffset, options.turn?.address);
+    const { paths, listeners } = host;
+    const dirs = [
+        stateDir,
+        paths.dataPath,
+        paths.certificatesDir,
+        paths.prosodySecretsDir,
+        paths.prosodyModulesDir,
+    ];
+    for (const dir of dirs) mkdirSync(dir, { recursive: true, mode: 0o750 });
     await refusePortInUse(listeners.c2sPort);
 
     const caCertificate = ensureCertificates(stateDir, paths.certificatesDir, model);
-    const owner = RUNS_AS_ROOT ? "root:prosody" : `${process.getuid?.()}:${process.getgid?.()}`;
-    const familyFiles = (m: FamilyModel) => renderFamilyFiles(m, paths, listeners, owner);
-    const prosodyctl =
-        `${RUNS_AS_ROOT ? "runuser -u prosody -- " : ""}` +
-        `prosodyctl --config ${shellWord(paths.prosodyConfig)}`;
-    for (const file of familyFiles(model)) writeServerFile(file);
+    for (const file of renderFamilyFiles(model, host)) writeServerFile(file);
     if (RUNS_AS_ROOT) chownTree(stateDir);
-    const turn = model.calls
-        ? startCalls(model, paths, listeners, { owner, prosodyctl, stateDir, netns: options.turn?.netns })
-        : undefined;
+    const turn = model.calls ? startCalls(model, host, stateDir, options.turn?.netns) : undefined;
 
     const prosody = startProsody(paths, stateDir);
     try {
@@ -132,28 +155,27 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
                 listeners.turnInterfaces[0],
             );
         await waitForPort(listeners.c2sPort, prosody, paths.logFile);
-        const credentials = ensureAccounts(model, stateDir, prosodyctl);
-        runScript(renderSyncRooms(model, prosodyctl));
+        const credentials = ensureAccounts(model, stateDir, host);
         let current = model;
         return {
             model,
             stateDir,
+            host,
             paths,
             listeners,
             caCertificate,
             credentials,
             applyFamilyChange(changed: FamilyModel) {
-                runScript(renderSyncFamilyFiles(changed, familyFiles(changed), paths.groupsFile, prosodyctl));
-                Object.assign(credentials, ensureAccounts(changed, stateDir, prosodyctl));
+                runScript(renderSyncFamilyFiles(changed, renderFamilyFiles(changed, host), host));
+                Object.assign(credentials, ensureAccounts(changed, stateDir, host));
                 const kept = new Set(changed.members.map((member) => member.username));
                 for (const { username } of current.members.filter((member) => !kept.has(member.username))) {
-                    runScript(renderDisableAccount(current, username, prosodyctl));
+                    runScript(renderDisableAccount(current, username, host));
                     delete credentials[jidOf(current, username)];
                 }
                 for (const { username } of changed.removedMembers.filter((removed) => removed.erase)) {
-                    runScript(renderEraseAccount(changed, username, prosodyctl));
+                    runScript(renderEraseAccount(changed, username, host));
                 }
-                runScript(renderSyncRooms(changed, prosodyctl));
                 current = changed;
             },
             stop: () => Promise.all([stopProcess(prosody), turn && stopProcess(turn)]).then(() => undefined),
@@ -174,21 +196,13 @@ export function coturnInstalled(): boolean {
  */
 function startCalls(
     model: FamilyModel,
-    paths: ServerPaths,
-    listeners: Listeners,
-    options: { owner: string; prosodyctl: string; stateDir: string; netns?: string },
+    host: ServerHost,
+    stateDir: string,
+    netns: string | undefined,
 ): ChildProcess | undefined {
-    const secretFile = join(options.stateDir, "calls-secret");
+    const secretFile = join(stateDir, "calls-secret");
     if (!existsSync(secretFile)) writeFileSync(secretFile, randomBytes(24).toString("hex"), { mode: 0o600 });
-    const script = renderSyncCallSecret(model, {
-        paths,
-        listeners,
-        owners: { turn: RUNS_AS_ROOT ? "root:root" : options.owner, prosody: options.owner },
-        prosodyctl: options.prosodyctl,
-        // coturn is started below, after the script, if it is installed at all.
-        restartTurn: "true",
-        installTurn: "true",
-    });
+    const script = renderSyncCallSecret(model, host);
     runScript(script, secretOnStdin(readFileSync(secretFile, "utf8").trim()));
     if (!coturnInstalled()) {
         console.warn(
@@ -198,15 +212,15 @@ function startCalls(
         return undefined;
     }
     const command = [
-        ...(options.netns ? ["ip", "netns", "exec", options.netns] : []),
+        ...(netns ? ["ip", "netns", "exec", netns] : []),
         "turnserver",
         "-c",
-        paths.turnConfig,
+        host.paths.turnConfig,
         "--pidfile=",
     ];
-    const log = openSync(join(options.stateDir, "turnserver.log"), "a");
+    const log = openSync(join(stateDir, "turnserver.log"), "a");
     const coturn = spawn(command[0], command.slice(1), {
-        cwd: options.stateDir,
+        cwd: stateDir,
         stdio: ["ignore", log, log],
     });
     closeSync(log);
@@ -304,14 +318,14 @@ function startProsody(paths: ServerPaths, stateDir: string): ChildProcess {
     return spawn(command[0], command.slice(1), { cwd: stateDir, stdio: ["ignore", "ignore", "pipe"] });
 }
 
-function ensureAccounts(model: FamilyModel, stateDir: string, prosodyctl: string): Record<string, string> {
+function ensureAccounts(model: FamilyModel, stateDir: string, host: ServerHost): Record<string, string> {
     const file = join(stateDir, "credentials.json");
     const stored: Record<string, string> = existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : {};
     const credentials: Record<string, string> = {};
     for (const member of model.members) {
         const jid = jidOf(model, member.username);
         credentials[jid] = stored[jid] ?? randomBytes(15).toString("base64url");
-        runScript(renderEnsureAccount(model, member.username, prosodyctl), secretOnStdin(credentials[jid]));
+        runScript(renderEnsureAccount(model, member.username, host), secretOnStdin(credentials[jid]));
     }
     writeFileSync(file, `${JSON.stringify({ ...stored, ...credentials }, null, 2)}\n`, { mode: 0o600 });
     chmodSync(file, 0o600);

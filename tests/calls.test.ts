@@ -180,12 +180,12 @@ describe("calls through the family's TURN server", { skip: missing }, () => {
             [
                 "-c",
                 renderSyncCallSecret(FAMILY, {
-                    paths: server.paths,
-                    listeners: server.listeners,
-                    owners: { turn: "root:root", prosody: "root:prosody" },
-                    prosodyctl: `prosodyctl --config ${server.paths.prosodyConfig}`,
-                    restartTurn: "echo 'coturn restarted'",
-                    installTurn: "echo 'coturn installed'",
+                    ...server.host,
+                    commands: {
+                        ...server.host.commands,
+                        restartTurn: "echo 'coturn restarted'",
+                        installTurn: "echo 'coturn installed'",
+                    },
                 }),
             ],
             { input: `${readFileSync(join(stateDir, "calls-secret"), "utf8").trim()}\n`, encoding: "utf8" },
@@ -208,13 +208,15 @@ describe("calls through the family's TURN server", { skip: missing }, () => {
         async () => {
             const renewal = renewedCertificate(FAMILY);
             const hook = renderImportHook(FAMILY, {
-                prosodyctl: `prosodyctl --config ${server.paths.prosodyConfig}`,
-                liveDir: renewal.liveDir,
-                paths: server.paths,
-                // What systemd's `kill --signal=USR2` does on the VPS.
-                reloadTurnCertificate:
-                    "pkill -USR2 -x -f " +
-                    `${shellWord(`turnserver -c ${server.paths.turnConfig} --pidfile=`)}`,
+                ...server.host,
+                paths: { ...server.host.paths, letsEncryptLive: renewal.liveDir },
+                commands: {
+                    ...server.host.commands,
+                    // What systemd's `kill --signal=USR2` does on the VPS.
+                    reloadTurnCertificate:
+                        "pkill -USR2 -x -f " +
+                        `${shellWord(`turnserver -c ${server.paths.turnConfig} --pidfile=`)}`,
+                },
             });
             const hookRun = spawnSync("sh", ["-c", hook], { encoding: "utf8" });
             assert.equal(hookRun.status, 0, hookRun.stdout + hookRun.stderr);

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { getCACertificates, setDefaultCACertificates } from "node:tls";
@@ -17,7 +17,7 @@ import { familyModel } from "./support/families";
 import { httpsAt } from "./support/https";
 import { RawStream } from "./support/raw-stream";
 import { renewedCertificate } from "./support/renewal";
-import { login, Session } from "./support/xmpp";
+import { login, loginAt, Session } from "./support/xmpp";
 
 const MEMBERS = [
     { username: "anna", name: "Anna", admin: true },
@@ -52,6 +52,30 @@ async function discoInfo(session: Session, to: string): Promise<Element | undefi
     return result.getChild("query");
 }
 
+/** A member's bookmarks (XEP-0402) as "room name autojoin nick" lines, sorted. */
+async function bookmarksOf(session: Session): Promise<string[]> {
+    const result = await session.xmpp.iqCaller.request(
+        xml(
+            "iq",
+            { type: "get" },
+            xml(
+                "pubsub",
+                { xmlns: "http://jabber.org/protocol/pubsub" },
+                xml("items", { node: "urn:xmpp:bookmarks:1" }),
+            ),
+        ),
+    );
+    const items = result.getChild("pubsub")?.getChild("items")?.getChildren("item") ?? [];
+    return items
+        .map((item) => {
+            const conference = item.getChild("conference", "urn:xmpp:bookmarks:1");
+            const autojoin = ["true", "1"].includes(conference?.attrs.autojoin ?? "") ? "autojoin" : "manual";
+            const nick = conference?.getChildText("nick");
+            return `${item.attrs.id} ${conference?.attrs.name} ${autojoin} ${nick}`;
+        })
+        .sort();
+}
+
 function featuresOf(info: Element | undefined): string[] {
     return info?.getChildren("feature").map((feature) => feature.attrs.var ?? "") ?? [];
 }
@@ -84,6 +108,21 @@ describe("the family server on a real Prosody", { skip: skipReason }, () => {
         await Promise.allSettled(sessions.map((session) => session.stop()));
         await server?.stop();
         rmSync(stateDir, { recursive: true, force: true });
+    });
+
+    it("starts from a config Prosody 13 accepts without a warning (prosodyctl check config)", () => {
+        const check = spawnSync("prosodyctl", ["--config", server.paths.prosodyConfig, "check", "config"], {
+            encoding: "utf8",
+        });
+        assert.equal(check.status, 0, check.stdout + check.stderr);
+        assert.match(check.stdout, /All checks passed/);
+        assert.doesNotMatch(check.stdout, /deprecated|obsolete|unknown|misplaced|should be|not enabled/i);
+        const log = readFileSync(server.paths.logFile, "utf8");
+        assert.deepEqual(
+            log.split("\n").filter((line) => /\t(warn|error)\t/.test(line)),
+            [],
+            "Prosody logged warnings or errors at start",
+        );
     });
 
     it("lets every member log in over STARTTLS with the certificate for the family's domain", async () => {
@@ -164,12 +203,57 @@ describe("the family server on a real Prosody", { skip: skipReason }, () => {
             "(XEP-0198, 0352, 0115)",
         async () => {
             const phone = await loggedIn("bo", "features");
+            assert.ok(phone.xmpp.streamManagement.enabled, "stream management");
             const afterLogin = phone.streamFeatures.at(-1);
-            assert.ok(afterLogin?.getChild("sm", "urn:xmpp:sm:3"), "stream management");
             assert.ok(afterLogin?.getChild("csi", "urn:xmpp:csi:0"), "client state indication");
             assert.equal(afterLogin?.getChild("c", "http://jabber.org/protocol/caps")?.attrs.hash, "sha-1");
         },
     );
+
+    it(
+        "lets phones log in and bind in one round trip: SASL2 with Bind 2, stream management, " +
+            "carbons and client state inline (XEP-0388, 0386)",
+        async () => {
+            const phone = await loggedIn("bo", "sasl2");
+            const beforeLogin = phone.streamFeatures.find((features) =>
+                features.getChild("authentication", "urn:xmpp:sasl:2"),
+            );
+            const sasl2 = beforeLogin?.getChild("authentication", "urn:xmpp:sasl:2");
+            assert.ok(sasl2, "SASL2 is offered");
+            const bind2 = sasl2.getChild("inline")?.getChild("bind", "urn:xmpp:bind:0");
+            assert.deepEqual(
+                bind2
+                    ?.getChild("inline")
+                    ?.getChildren("feature")
+                    .map((feature) => feature.attrs.var)
+                    .sort(),
+                ["urn:xmpp:carbons:2", "urn:xmpp:csi:0", "urn:xmpp:sm:3"],
+            );
+            assert.ok(sasl2.getChild("inline")?.getChild("sm", "urn:xmpp:sm:3"), "resumption inline");
+            assert.ok(sasl2.getChild("inline")?.getChild("fast", "urn:xmpp:fast:0"), "FAST is offered");
+            // Bound by Bind 2: the app's tag, then the server's own suffix.
+            assert.match(phone.fullJid, new RegExp(`^${jid("bo")}/sasl2~`));
+        },
+    );
+
+    it("gives an app a FAST token and lets it reconnect with the token alone (XEP-0484)", async () => {
+        const first = await loggedIn("bo", "fast");
+        const token = await first.xmpp.fast.fetchToken();
+        assert.ok(token, "no FAST token was handed out");
+        assert.equal(token.mechanism, "HT-SHA-256-NONE");
+        await first.stop();
+        // The same app again, with its token and without the password.
+        const again = await loginAt(
+            { host: "127.0.0.1", port: server.listeners.c2sPort },
+            jid("bo"),
+            "not-the-password",
+            "fast",
+            token,
+        );
+        sessions.push(again);
+        assert.match(again.fullJid, new RegExp(`^${jid("bo")}/fast~`));
+        await assert.rejects(login(server, jid("bo"), "not-the-password", "no-token"), /not-authorized/);
+    });
 
     it(
         "advertises vCards, avatar conversion and private storage, and room self-pings " +
@@ -203,7 +287,7 @@ describe("the family server on a real Prosody", { skip: skipReason }, () => {
         }
         const bo = await loggedIn("bo", "carbons");
         await bo.xmpp.send(
-            xml("message", { to: `${jid("anna")}/phone`, type: "chat" }, xml("body", {}, "Till telefonen")),
+            xml("message", { to: phone.fullJid, type: "chat" }, xml("body", {}, "Till telefonen")),
         );
         const carbon = await laptop.waitFor(
             (s) => s.is("message") && s.getChild("received", "urn:xmpp:carbons:2") !== undefined,
@@ -257,6 +341,15 @@ describe("the family server on a real Prosody", { skip: skipReason }, () => {
         );
         assert.equal(message.getChildText("body"), "Hej mormor! 👋");
         assert.ok((message.attrs.from ?? "").startsWith(`${jid("anna")}/`));
+    });
+
+    it("bookmarks the rooms of the member's groups from their first login (XEP-0402)", async () => {
+        const åsa = await loggedIn("åsa", "bookmarks");
+        assert.deepEqual(await bookmarksOf(åsa), [
+            "family@conference.family.test Family autojoin Mormor Åsa",
+        ]);
+        const dora = await loggedIn("dora", "bookmarks");
+        assert.deepEqual(await bookmarksOf(dora), ["cousins@conference.family.test Cousins autojoin Dora"]);
     });
 
     it("gives each group its chat room: members join and talk, the room keeps the history", async () => {
@@ -441,11 +534,8 @@ describe("the family server on a real Prosody", { skip: skipReason }, () => {
         }
         const renewal = renewedCertificate(FAMILY);
         const hook = renderImportHook(FAMILY, {
-            prosodyctl: `prosodyctl --config ${server.paths.prosodyConfig}`,
-            liveDir: renewal.liveDir,
-            paths: server.paths,
-            // coturn's reload is the calls test's subject.
-            reloadTurnCertificate: "true",
+            ...server.host,
+            paths: { ...server.host.paths, letsEncryptLive: renewal.liveDir },
         });
         const result = spawnSync("sh", ["-c", hook], {
             encoding: "utf8",
@@ -532,13 +622,24 @@ describe("the family server on a real Prosody", { skip: skipReason }, () => {
     });
 
     it(
-        "applies a family change to the running server: online apps are asked to reconnect, " +
-            "and every roster follows",
+        "applies a family change to the running server: connected apps get roster pushes and presence, " +
+            "nobody is disconnected, rooms and bookmarks follow",
         async () => {
-            const online = await loggedIn("anna", "online-during-change");
-            const closed = new Promise<string>((resolve) =>
-                online.xmpp.on("error", (error: Error) => resolve(String(error))),
+            const anna = await loggedIn("anna", "online-during-change");
+            const bo = await loggedIn("bo", "online-during-change");
+            const åsa = await loggedIn("åsa", "online-during-change");
+            for (const session of [anna, bo, åsa]) {
+                await session.roster(); // an app that asked for its roster is sent roster pushes
+                await session.xmpp.send(xml("presence"));
+            }
+            await anna.waitFor(
+                (s) => s.is("presence") && s.attrs.from?.startsWith(jid("bo")) === true,
+                "Bo online",
             );
+            const disconnected: string[] = [];
+            for (const session of [anna, bo, åsa]) {
+                session.xmpp.on("error", (error: Error) => disconnected.push(`${session.jid}: ${error}`));
+            }
             const changed = familyModel({
                 domain: DOMAIN,
                 members: [...MEMBERS, { username: "erik", name: "Erik" }],
@@ -548,9 +649,31 @@ describe("the family server on a real Prosody", { skip: skipReason }, () => {
                 ],
             });
             server.applyFamilyChange(changed);
-            assert.match(await closed, /reset/);
 
-            const anna = await loggedIn("anna", "after-change");
+            const pushed = (session: Session, contact: string, subscription: string) =>
+                session.waitFor(
+                    (s) =>
+                        s.is("iq") &&
+                        s.attrs.type === "set" &&
+                        s.getChild("query", "jabber:iq:roster")?.getChild("item")?.attrs.jid === contact &&
+                        s.getChild("query", "jabber:iq:roster")?.getChild("item")?.attrs.subscription ===
+                            subscription,
+                    `a roster push: ${contact} ${subscription}`,
+                );
+            const erikAdded = await pushed(anna, jid("erik"), "both");
+            assert.equal(erikAdded.getChild("query")?.getChild("item")?.attrs.name, "Erik");
+            await pushed(anna, jid("bo"), "remove");
+            await pushed(bo, jid("anna"), "remove");
+            await pushed(bo, jid("dora"), "both");
+            await pushed(åsa, jid("erik"), "both");
+            // Bo left Anna's roster: her app sees him go offline.
+            await anna.waitFor(
+                (s) =>
+                    s.is("presence") &&
+                    s.attrs.type === "unavailable" &&
+                    s.attrs.from?.startsWith(jid("bo")) === true,
+                "Bo's unavailable presence",
+            );
             assert.deepEqual(
                 sortByJid(await anna.roster()).map((item) => [item.jid, item.groups.join()]),
                 [
@@ -558,7 +681,6 @@ describe("the family server on a real Prosody", { skip: skipReason }, () => {
                     [jid("åsa"), "Family"],
                 ],
             );
-            const bo = await loggedIn("bo", "after-change");
             assert.deepEqual(
                 (await bo.roster()).map((item) => [item.jid, item.groups.join()]),
                 [[jid("dora"), "Cousins"]],
@@ -568,12 +690,24 @@ describe("the family server on a real Prosody", { skip: skipReason }, () => {
                 sortByJid(await erik.roster()).map((item) => item.jid),
                 [jid("anna"), jid("åsa")],
             );
-            // The rooms follow too: Erik is in, Bo (now a cousin) is out.
+            // Erik is new: his coming online reaches the connected apps that now list him.
+            await erik.xmpp.send(xml("presence"));
+            await anna.waitFor(
+                (s) =>
+                    s.is("presence") &&
+                    s.attrs.type === undefined &&
+                    s.attrs.from?.startsWith(jid("erik")) === true,
+                "Erik's presence",
+            );
+            assert.deepEqual(disconnected, []);
+            // The rooms follow too: Erik is in, Bo (now a cousin) is out, and the bookmarks with them.
             assert.equal(
                 (await erik.joinRoom("family@conference.family.test", "Erik")).attrs.type,
                 undefined,
             );
             assert.equal((await bo.joinRoom("family@conference.family.test", "Bo")).attrs.type, "error");
+            assert.deepEqual(await bookmarksOf(erik), ["family@conference.family.test Family autojoin Erik"]);
+            assert.deepEqual(await bookmarksOf(bo), ["cousins@conference.family.test Cousins autojoin Bo"]);
         },
     );
 
@@ -601,7 +735,7 @@ describe("the family server on a real Prosody", { skip: skipReason }, () => {
             );
             server.applyFamilyChange(withoutDora);
             assert.match(await closed, /not-authorized|Account disabled/);
-            await assert.rejects(login(server, jid("dora"), doraPassword), /not-authorized/);
+            await assert.rejects(login(server, jid("dora"), doraPassword), /account-disabled/);
         });
 
         it("comes back with the history when put back in the config", async () => {

@@ -4,7 +4,6 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { load } from "js-yaml";
 import { renderImportHook, renderObtainCertificate, renderStoreDnsCredentials } from "../render/certificates";
 import { HETZNER_USER_DATA_LIMIT, hetznerVolumeDevice, renderCloudInit } from "../render/cloud-init";
 import {
@@ -14,12 +13,13 @@ import {
     renderTurnServerConfig,
 } from "../render/calls";
 import { renderFirewallRules } from "../render/firewall";
-import { PRODUCTION_LISTENERS, PRODUCTION_PATHS } from "../render/layout";
+import { PRODUCTION_HOST } from "../render/layout";
 import { renderGroupsFile, renderProsodyConfig } from "../render/prosody";
 import { renderDisableAccount, renderEnsureAccount, renderEraseAccount } from "../render/accounts";
 import { renderSyncFamilyFiles, renderWaitForCloudInit } from "../render/provisioning";
-import { familyRooms, renderRoomsLua, renderSyncRooms } from "../render/rooms";
+import { familyRooms, renderFamilyFile } from "../render/rooms";
 import { renderServerFamilyFiles, renderServerFiles } from "../render/server-files";
+import { readCloudConfig } from "./support/cloud-config";
 import { devFamily } from "./support/families";
 import { hasTool } from "./support/tools";
 
@@ -38,16 +38,8 @@ function matchesGolden(name: string, actual: string): void {
     );
 }
 
-interface CloudConfig {
-    packages: string[];
-    write_files: { path: string; content: string; owner: string; permissions: string; defer?: boolean }[];
-    runcmd: string[][];
-    ssh_pwauth: boolean;
-    disable_root: boolean;
-}
-
 describe("the Prosody config", () => {
-    const config = renderProsodyConfig(devFamily(), PRODUCTION_PATHS, PRODUCTION_LISTENERS);
+    const config = renderProsodyConfig(devFamily(), PRODUCTION_HOST);
 
     it("serves the family's domain", () => {
         assert.match(config, /^VirtualHost "johansson\.example"$/m);
@@ -75,11 +67,7 @@ describe("the Prosody config", () => {
 
     it("keeps history as long as the config says, and forever as Prosody's never", () => {
         assert.match(config, /^archive_expires_after = "1y"$/m);
-        const forever = renderProsodyConfig(
-            { ...devFamily(), archiveRetention: "forever" },
-            PRODUCTION_PATHS,
-            PRODUCTION_LISTENERS,
-        );
+        const forever = renderProsodyConfig({ ...devFamily(), archiveRetention: "forever" }, PRODUCTION_HOST);
         assert.match(forever, /^archive_expires_after = "never"$/m);
     });
 
@@ -152,16 +140,26 @@ describe("the family rooms", () => {
         );
     });
 
-    it("are set up by one line of valid Lua that quotes every name", (t) => {
-        const model = { ...devFamily(), groups: [{ name: 'Mormor\'s "gäng"', members: ["pappa"] }] };
-        const lua = renderRoomsLua(model);
-        assert.ok(lua.startsWith("> ") && !lua.includes("\n"), "the admin shell takes one line after >");
-        assert.match(lua, /sync\("mormor-s-gang@conference\.johansson\.example", "Mormor's \\"gäng\\"", /);
-        if (!hasTool(t, "luac5.4", "lua5.4")) return;
-        const file = join(mkdtempSync(join(tmpdir(), "rooms-")), "rooms.lua");
-        writeFileSync(file, lua.slice(2));
-        const result = spawnSync("luac5.4", ["-p", file], { encoding: "utf8" });
-        assert.equal(result.status, 0, result.stderr);
+    it("reach the server as JSON, with each member's name and rooms for their bookmarks", () => {
+        const model = {
+            ...devFamily(),
+            groups: [
+                { name: 'Mormor\'s "gäng"', members: ["pappa", "åsa"] },
+                { name: "Relatives", members: ["pappa"] },
+            ],
+        };
+        const family = JSON.parse(renderFamilyFile(model));
+        assert.equal(family.conference, "conference.johansson.example");
+        assert.deepEqual(family.rooms, familyRooms(model));
+        assert.deepEqual(family.members["pappa"], {
+            name: "Pappa",
+            rooms: ["mormor-s-gang@conference.johansson.example", "relatives@conference.johansson.example"],
+        });
+        assert.deepEqual(family.members["åsa"], {
+            name: "Mormor Åsa",
+            rooms: ["mormor-s-gang@conference.johansson.example"],
+        });
+        assert.deepEqual(family.members["sven"], { name: "Farbror Sven", rooms: [] });
     });
 });
 
@@ -188,7 +186,7 @@ describe("the shared-roster groups file", () => {
 
 describe("the cloud-init user data", () => {
     const userData = renderCloudInit(devFamily(), VOLUME_DEVICE, DEPLOY_KEY);
-    const cloudConfig = load(userData) as CloudConfig;
+    const cloudConfig = readCloudConfig(userData);
 
     it("matches the reviewed golden copy", () => {
         matchesGolden("cloud-init.yaml", userData);
@@ -270,8 +268,18 @@ describe("the cloud-init user data", () => {
     });
 
     it("writes Prosody's files after the package created their directory and group", () => {
-        const prosodyFiles = cloudConfig.write_files.filter((f) => f.path.startsWith("/etc/prosody/"));
-        assert.equal(prosodyFiles.length, 2);
+        const prosodyFiles = cloudConfig.write_files.filter(
+            (f) => f.path.startsWith("/etc/prosody/") || f.path.includes("/prosody-modules/"),
+        );
+        assert.deepEqual(
+            prosodyFiles.map((f) => f.path),
+            [
+                "/etc/prosody/prosody.cfg.lua",
+                "/etc/prosody/family-groups.txt",
+                "/etc/prosody/family.json",
+                "/usr/local/lib/family-xmpp/prosody-modules/mod_family_xmpp.lua",
+            ],
+        );
         for (const file of prosodyFiles) {
             assert.equal(file.defer, true, file.path);
             assert.equal(file.owner, "root:prosody");
@@ -385,13 +393,9 @@ describe("calls", () => {
         "has Prosody offer the TURN server on the host name, over UDP, TCP and TLS, " +
             "reading its secret from an include",
         () => {
-            const prosody = renderProsodyConfig(model, PRODUCTION_PATHS, PRODUCTION_LISTENERS);
+            const prosody = renderProsodyConfig(model, PRODUCTION_HOST);
             assert.match(prosody, /^    "turn_external";$/m);
-            assert.ok(
-                prosody.includes(
-                    renderProsodyCallSettings(model, PRODUCTION_PATHS, PRODUCTION_LISTENERS).trimEnd(),
-                ),
-            );
+            assert.ok(prosody.includes(renderProsodyCallSettings(model, PRODUCTION_HOST).trimEnd()));
             assert.match(prosody, /^turn_external_host = "xmpp\.johansson\.example"$/m);
             assert.match(prosody, /^turn_external_tcp = true$/m);
             assert.match(prosody, /^turn_external_tls_port = 5349$/m);
@@ -401,9 +405,9 @@ describe("calls", () => {
 
     it("leaves coturn and its Prosody module out when calls are off", () => {
         const { calls: _, ...withoutCalls } = model;
-        const prosody = renderProsodyConfig(withoutCalls, PRODUCTION_PATHS, PRODUCTION_LISTENERS);
+        const prosody = renderProsodyConfig(withoutCalls, PRODUCTION_HOST);
         assert.doesNotMatch(prosody, /"turn_external"|turn_external_host/);
-        const cloudConfig = load(renderCloudInit(withoutCalls, VOLUME_DEVICE)) as CloudConfig;
+        const cloudConfig = readCloudConfig(renderCloudInit(withoutCalls, VOLUME_DEVICE));
         assert.ok(!cloudConfig.packages.includes("coturn"));
         assert.ok(!cloudConfig.write_files.some((file) => file.path === "/etc/turnserver.conf"));
     });
@@ -412,7 +416,7 @@ describe("calls", () => {
         "installs coturn and boots it with its config minus the secret, " +
             "so it refuses everyone until the calls step",
         () => {
-            const cloudConfig = load(renderCloudInit(model, VOLUME_DEVICE)) as CloudConfig;
+            const cloudConfig = readCloudConfig(renderCloudInit(model, VOLUME_DEVICE));
             assert.ok(cloudConfig.packages.includes("coturn"));
             const file = cloudConfig.write_files.find((f) => f.path === "/etc/turnserver.conf");
             assert.equal(file?.content, turnConfig);
@@ -465,7 +469,6 @@ describe("the server's shell scripts", () => {
         "import-certificate": renderImportHook(model),
         "store-dns-credentials": renderStoreDnsCredentials(),
         "obtain-certificate": renderObtainCertificate(model),
-        "sync-family-rooms": renderSyncRooms(model),
         "sync-call-secret": renderSyncCallSecret(model),
     };
 

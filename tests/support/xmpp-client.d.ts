@@ -29,7 +29,17 @@ declare module "@xmpp/client" {
         on(event: string, listener: (...args: unknown[]) => void): this;
         readonly iqCaller: { request(iq: Element, timeout?: number): Promise<Element> };
         readonly reconnect: { stop(): void };
+        /** XEP-0198, negotiated at login (inline with SASL2/Bind 2 where the server offers it). */
+        readonly streamManagement: { readonly enabled: boolean; readonly id: string };
+        /** XEP-0484: the token this client was given, if the server offered FAST. */
+        readonly fast: { fetchToken(): Promise<FastToken | undefined> };
         jid?: JID;
+    }
+
+    export interface FastToken {
+        readonly mechanism: string;
+        readonly token: string;
+        readonly expiry: string;
     }
 
     export interface ClientOptions {
@@ -41,8 +51,9 @@ declare module "@xmpp/client" {
         /** Called with the server's mechanisms to authenticate as the caller chooses. */
         credentials?: (
             authenticate: (
-                credentials: { username: string; password: string },
+                credentials: { username: string; password: string; token?: FastToken },
                 mechanism: string,
+                userAgent?: Element,
             ) => Promise<void>,
             mechanisms: string[],
         ) => Promise<void>;

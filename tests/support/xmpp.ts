@@ -1,9 +1,12 @@
-import { Client, client, Element, xml } from "@xmpp/client";
+import { createHash } from "node:crypto";
+import { Client, client, Element, FastToken, xml } from "@xmpp/client";
 import { LocalServer } from "../../scripts/local-server";
 
 /** A member logged in with @xmpp/client over STARTTLS, recording every stanza it receives. */
 export interface Session {
     readonly jid: string;
+    /** The full JID the server bound: with Bind 2 (XEP-0386) the resource is the app's tag plus a suffix. */
+    readonly fullJid: string;
     readonly xmpp: Client;
     readonly received: Element[];
     /** The stream features the server offered, in order: the last ones came after login. */
@@ -39,16 +42,42 @@ export function login(
 }
 
 /** Logs a member in at `endpoint`, verifying the certificate for the JID's domain. */
+/**
+ * What an app says of itself at login (XEP-0388): one stable id per app install, here per member
+ * and resource, which FAST tokens (XEP-0484) are bound to.
+ */
+function userAgent(jid: string, resource: string): Element {
+    const hash = createHash("sha256").update(`${jid}/${resource}`).digest("hex");
+    const id = [
+        hash.slice(0, 8),
+        hash.slice(8, 12),
+        `4${hash.slice(13, 16)}`,
+        `8${hash.slice(17, 20)}`,
+        hash.slice(20, 32),
+    ];
+    return xml(
+        "user-agent",
+        { id: id.join("-") },
+        xml("software", {}, "family-xmpp tests"),
+        xml("device", {}, resource),
+    );
+}
+
 export async function loginAt(
     endpoint: XmppEndpoint,
     jid: string,
     password: string,
     resource = "test",
+    /** A FAST token (XEP-0484) the app was given earlier: tried before the password. */
+    fastToken?: FastToken,
 ): Promise<Session> {
     const [username, domain] = jid.split("@");
     const xmpp = client({
         service: `xmpp://${endpoint.host}:${endpoint.port}`,
         domain,
+        // Known before login, the address goes into the stream header, as apps send it (and as
+        // FAST, XEP-0484, needs to offer a token).
+        username,
         resource,
         credentials: async (authenticate, mechanisms) => {
             // @xmpp/client encodes SASL messages with btoa(), i.e. as Latin-1, and its SCRAM
@@ -58,8 +87,11 @@ export async function loginAt(
             const ascii = /^[\x00-\x7f]*$/.test(username + password);
             const utf8 = (text: string) => Buffer.from(text, "utf8").toString("latin1");
             await authenticate(
-                ascii ? { username, password } : { username: utf8(username), password: utf8(password) },
+                ascii
+                    ? { username, password, token: fastToken }
+                    : { username: utf8(username), password: utf8(password), token: fastToken },
                 ascii ? mechanisms[0] : "PLAIN",
+                userAgent(jid, resource),
             );
         },
     });
@@ -104,6 +136,7 @@ export async function loginAt(
     };
     return {
         jid,
+        fullJid: xmpp.jid?.toString() ?? jid,
         xmpp,
         received,
         streamFeatures,
