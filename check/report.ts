@@ -1,15 +1,8 @@
 import { FamilyModel } from "../model/family";
+import { SERVER_PORTS } from "../model/known-values";
 
 /** The ports the check expects the server to answer on: production's, or a test server's. */
-export interface CheckPorts {
-    readonly c2s: number;
-    readonly c2sDirectTls: number;
-    readonly https: number;
-    readonly s2s: number;
-    readonly s2sDirectTls: number;
-    readonly turn: number;
-    readonly turns: number;
-}
+export type CheckPorts = { readonly [service in keyof typeof SERVER_PORTS]: number };
 
 export interface CheckOptions {
     readonly model: FamilyModel;

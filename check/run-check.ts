@@ -1,19 +1,25 @@
-import { PRODUCTION_LISTENERS } from "../render/layout";
+import { SERVER_PORTS } from "../model/known-values";
+import { Listeners } from "../render/layout";
 import { checkCertificates } from "./certificate";
 import { checkDnsRecords } from "./dns-records";
 import { checkLogin } from "./login";
 import { checkPorts } from "./ports";
 import { CheckOptions, CheckPorts, CheckReport } from "./report";
 
-export const PRODUCTION_PORTS: CheckPorts = {
-    c2s: PRODUCTION_LISTENERS.c2sPort,
-    c2sDirectTls: PRODUCTION_LISTENERS.c2sDirectTlsPort,
-    https: PRODUCTION_LISTENERS.httpsPort,
-    s2s: PRODUCTION_LISTENERS.s2sPort,
-    s2sDirectTls: PRODUCTION_LISTENERS.s2sDirectTlsPort,
-    turn: PRODUCTION_LISTENERS.turnPort,
-    turns: PRODUCTION_LISTENERS.turnsPort,
-};
+export const PRODUCTION_PORTS: CheckPorts = SERVER_PORTS;
+
+/** The ports a server host listens on (a `ServerHost`'s listeners), as the check takes them. */
+export function checkPortsOf(listeners: Listeners): CheckPorts {
+    return {
+        c2s: listeners.c2sPort,
+        c2sDirectTls: listeners.c2sDirectTlsPort,
+        https: listeners.httpsPort,
+        s2s: listeners.s2sPort,
+        s2sDirectTls: listeners.s2sDirectTlsPort,
+        turn: listeners.turnPort,
+        turns: listeners.turnsPort,
+    };
+}
 
 /**
  * The post-deploy check, from outside the server: the DNS records resolvers return against the

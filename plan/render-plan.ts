@@ -215,7 +215,6 @@ function stepTitle(step: string): string {
         "family-dns-credentials": "store certbot's Cloudflare token",
         "family-certificate": "obtain the certificate",
         "family-calls": "give coturn and Prosody the calls secret",
-        "family-rooms": "keep the group chats' member lists",
     };
     if (titles[step]) return titles[step];
     if (step.startsWith("family-account-")) return `the account of ${step.slice("family-account-".length)}`;

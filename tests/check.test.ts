@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it, TestContext } from "node:test";
 import { CheckOptions, CheckReport } from "../check/report";
-import { runCheck } from "../check/run-check";
+import { checkPortsOf, runCheck } from "../check/run-check";
 import { DnsRecord, renderDnsRecords, renderZoneFile } from "../render/dns";
 import { LocalServer, startLocalServer } from "../scripts/local-server";
 import { AuthoritativeDns, startAuthoritativeDns } from "./support/authoritative-dns";
@@ -49,21 +49,12 @@ async function closedPort(): Promise<number> {
 }
 
 function options(overrides: Partial<CheckOptions> = {}): CheckOptions {
-    const l = server.listeners;
     return {
         model: FAMILY,
         addresses: ADDRESSES,
         host: "127.0.0.1",
         resolver: `127.0.0.1:${DNS_PORT}`,
-        ports: {
-            c2s: l.c2sPort,
-            c2sDirectTls: l.c2sDirectTlsPort,
-            https: l.httpsPort,
-            s2s: l.s2sPort,
-            s2sDirectTls: l.s2sDirectTlsPort,
-            turn: l.turnPort,
-            turns: l.turnsPort,
-        },
+        ports: checkPortsOf(server.listeners),
         credentials: { "anna@family.test": server.credentials["anna@family.test"] },
         extraCaCertificates: [server.caCertificate],
         ...overrides,
