@@ -2,7 +2,8 @@
  * Runs index.ts, the real Pulumi program, under `pulumi.runtime.setMocks` in this process and prints
  * what it declared as JSON on stdout. Config comes from FAMILY_XMPP_TEST_CONFIG (the engine's form:
  * every value a string, structured values JSON). Started by plan/run-program.ts, for `npm run plan`
- * and the tests; no cloud is called and nothing from the config is executed.
+ * and the tests; no cloud is called and nothing from the config is executed. FAMILY_XMPP_PROGRAM
+ * names another copy of index.ts to run instead (the program as it was at a plan's base).
  */
 import * as pulumi from "@pulumi/pulumi";
 
@@ -144,7 +145,7 @@ async function main(): Promise<void> {
     await pulumi.runtime.runInPulumiStack(async () => {
         recordOptions();
         try {
-            program = await import("../index");
+            program = await import(process.env.FAMILY_XMPP_PROGRAM ?? "../index");
         } catch (error) {
             failure = error as Error;
         }

@@ -22,7 +22,9 @@ export async function simulateUp(
     beforeRun: StackRun | Promise<StackRun>,
     headConfig: Record<string, unknown>,
 ): Promise<SimulatedUp> {
-    const [before, first] = await Promise.all([beforeRun, runStackAsync(headConfig)]);
+    const [before, first] = await Promise.all([beforeRun, runStackAsync(headConfig)]).then((runs) =>
+        runs.map(completed),
+    );
     let after = first;
     const replaced = new Set<string>();
     for (;;) {
@@ -30,6 +32,14 @@ export async function simulateUp(
         const newlyReplaced = changes.filter((c) => c.kind === "replace" && !replaced.has(c.name));
         if (newlyReplaced.length === 0) return { before, after, changes };
         for (const change of newlyReplaced) replaced.add(change.name);
-        after = await runStackAsync(headConfig, { FAMILY_XMPP_MOCK_NEW_IDS: [...replaced].join(",") });
+        after = completed(
+            await runStackAsync(headConfig, { FAMILY_XMPP_MOCK_NEW_IDS: [...replaced].join(",") }),
+        );
     }
+}
+
+/** A program that stopped halfway declared only part of the stack: no plan can be made from it. */
+function completed(run: StackRun): StackRun {
+    if (run.error) throw new Error(`the program failed under mocks: ${run.error.message}`);
+    return run;
 }

@@ -1,6 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { checkOutProgram, programChangedSince } from "../plan/base-program";
 import { computeFamilyPlan } from "../plan/family-plan";
 import { PlanFormat, renderPlan } from "../plan/render-plan";
 import { runStackAsync } from "../plan/run-program";
@@ -78,11 +79,23 @@ if (!head.ok || (base && !base.ok)) process.exit(2);
 
 async function main(baseSide: StackConfigResult | undefined, headSide: StackConfigResult & { ok: true }) {
     const baseValid = baseSide?.ok ? baseSide : undefined;
-    const before = baseValid ? runStackAsync(baseValid.raw) : NOTHING_DECLARED;
-    const simulated = await simulateUp(before, headSide.raw);
-    const plan = computeFamilyPlan(baseValid?.model, headSide.model, simulated);
-    process.stdout.write(renderPlan(plan, format));
-    process.exit(plan.destroys.length > 0 ? 3 : 0);
+    // At a git base whose code differs, the base config runs through the base's own program.
+    const baseProgram =
+        baseValid && values.base !== undefined && programChangedSince(values.base)
+            ? checkOutProgram(values.base)
+            : undefined;
+    try {
+        const environment: Record<string, string> = baseProgram
+            ? { FAMILY_XMPP_PROGRAM: baseProgram.index }
+            : {};
+        const before = baseValid ? runStackAsync(baseValid.raw, environment) : NOTHING_DECLARED;
+        const simulated = await simulateUp(before, headSide.raw);
+        const plan = computeFamilyPlan(baseValid?.model, headSide.model, simulated);
+        process.stdout.write(renderPlan(plan, format));
+        process.exit(plan.destroys.length > 0 ? 3 : 0);
+    } finally {
+        baseProgram?.remove();
+    }
 }
 
 main(base, head).catch((error: Error) => {

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -298,6 +298,59 @@ describe("npm run plan, the command", () => {
         const result = plan("--stack-config", "Pulumi.dev.yaml", "--base", "HEAD");
         assert.equal(result.status, 0, result.stderr);
         assert.equal(result.stdout, "Family plan for johansson.example\n\nNo changes.\n");
+    });
+
+    it("runs the base config through the base's own program: a new server image replaces the server", () => {
+        // A copy of this checkout as a repository of its own, whose last commit changes the image.
+        const repo = join(dir, "repo");
+        const files = spawnSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], {
+            cwd: ROOT,
+            encoding: "utf8",
+        })
+            .stdout.split("\0")
+            .filter((file) => file !== "" && existsSync(join(ROOT, file)));
+        for (const file of files) cpSync(join(ROOT, file), join(repo, file));
+        symlinkSync(join(ROOT, "node_modules"), join(repo, "node_modules"));
+        const git = (...args: string[]) => {
+            const result = spawnSync(
+                "git",
+                ["-c", "user.name=t", "-c", "user.email=t@example.org", ...args],
+                {
+                    cwd: repo,
+                    encoding: "utf8",
+                },
+            );
+            assert.equal(result.status, 0, result.stderr);
+        };
+        git("init", "-q");
+        git("add", "-A");
+        git("commit", "-q", "-m", "base");
+        for (const file of ["model/family.ts", "model/validate.ts"]) {
+            const path = join(repo, file);
+            writeFileSync(path, readFileSync(path, "utf8").replaceAll('"debian-12"', '"debian-13"'));
+        }
+        git("commit", "-q", "-a", "-m", "Debian 13");
+
+        const result = spawnSync(
+            process.execPath,
+            [
+                "--import",
+                "tsx",
+                join(repo, "scripts", "plan.ts"),
+                "--stack-config",
+                "Pulumi.dev.yaml",
+                "--base",
+                "HEAD~1",
+            ],
+            { cwd: repo, encoding: "utf8" },
+        );
+        assert.equal(result.status, 0, result.stderr);
+        assert.match(
+            result.stdout,
+            /The server is replaced because its image changes \(debian-12 → debian-13\)/,
+        );
+        assert.match(result.stdout, /The volume is not replaced\./);
+        assert.match(result.stdout, /family-first-boot \(wait for the server's first boot\): runs again/);
     });
 
     it("exits 2 with every problem listed, as npm run render does, naming the side that is wrong", () => {
