@@ -115,7 +115,9 @@ pulumi.runtime.setMocks(
                 };
             }
             // An invoke nobody answers here would hand the program its own arguments as a result.
-            throw new Error(`the mocks do not answer the invoke ${args.token}`);
+            // Pulumi reports an invoke's failure by the error's gRPC `details`.
+            const refusal = `the mocks do not answer the invoke ${args.token}`;
+            throw Object.assign(new Error(refusal), { details: refusal });
         },
     },
     "family-xmpp",

@@ -14,7 +14,7 @@ import { rawConfigFromStackFile } from "../model/stack-config";
 import { computeFamilyPlan, FamilyPlan, INFRASTRUCTURE_RESOURCES, PART_NAMES } from "../plan/family-plan";
 import { plannedRuns } from "../plan/provisioning-steps";
 import { renderPlanMarkdown, renderPlanText } from "../plan/render-plan";
-import { runStackAsync, StackRun } from "../plan/run-program";
+import { runStack, runStackAsync, StackRun } from "../plan/run-program";
 import { NOTHING_DECLARED, simulateUp, SimulatedUp } from "../plan/simulate";
 import { familyModel } from "./support/families";
 
@@ -244,6 +244,27 @@ describe("the plan's claims against the mocked program's resource diff", () => {
             ["family-account-sven"],
         );
         assert.deepEqual(step("remove-member", "create"), []);
+    });
+});
+
+describe("the mock runner", () => {
+    it("refuses an invoke it has no answer for, rather than hand the program its own arguments", () => {
+        const dir = mkdtempSync(join(tmpdir(), "invoke-"));
+        try {
+            symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
+            writeFileSync(
+                join(dir, "index.ts"),
+                'import * as pulumi from "@pulumi/pulumi";\n' +
+                    "export const image = pulumi.output(" +
+                    'pulumi.runtime.invoke("hcloud:index/getImage:getImage", { name: "debian-13" }));\n',
+            );
+            assert.throws(
+                () => runStack({}, { FAMILY_XMPP_PROGRAM: join(dir, "index.ts") }),
+                /the mocks do not answer the invoke hcloud:index\/getImage:getImage/,
+            );
+        } finally {
+            rmSync(dir, { recursive: true, force: true });
+        }
     });
 });
 
