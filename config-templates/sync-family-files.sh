@@ -16,9 +16,27 @@ write_file() {
 
 {{ WRITE_FILES }}
 
+apply_family() {
+    prosodyctl shell {{ APPLY_LUA }} 2>&1 || true
+}
+
 if [ -n "$changed_files" ] && prosody_running; then
     prosodyctl shell "config:reload()" >/dev/null
-    output=$(prosodyctl shell {{ APPLY_LUA }} 2>&1) || true
+    output=$(apply_family)
+    case "$output" in
+    *"family needs a restart"*)
+        echo "family-xmpp: Prosody runs a config from an older version of this stack; restarting it"
+        {{ RESTART_PROSODY }}
+        # Until the restarted Prosody answers on its admin socket, at most a minute.
+        for _ in $(seq 60); do
+            sleep 1
+            output=$(apply_family)
+            case "$output" in
+            *"family in step"*) break ;;
+            esac
+        done
+        ;;
+    esac
     case "$output" in
     *"family in step"*)
         echo "family-xmpp: ${output#*Result: }"

@@ -238,9 +238,18 @@ function mailRecords(domain: string, mail: MailSettings): DnsRecord<never>[] {
 /** A TXT value as RFC 1035 character strings: quoted, at most 255 bytes each. */
 export function txtCharacterStrings(text: string): string {
     const escaped = (part: string) => `"${part.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
+    // The limit is in bytes; a character is never cut in two.
     const parts: string[] = [];
-    for (let rest = text; rest.length > 0; rest = rest.slice(255)) parts.push(escaped(rest.slice(0, 255)));
-    return parts.join(" ");
+    let current = "";
+    for (const char of text) {
+        if (Buffer.byteLength(current + char, "utf8") > 255) {
+            parts.push(current);
+            current = "";
+        }
+        current += char;
+    }
+    if (current.length > 0) parts.push(current);
+    return parts.map(escaped).join(" ");
 }
 
 /** The record's data as a zone file writes it. */

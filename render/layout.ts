@@ -72,6 +72,11 @@ export interface ServerCommands {
      * function of the same name, hence `command`.
      */
     readonly prosodyctl: string;
+    /**
+     * Restarts Prosody, which only a config from an older stack version needs (a server rebuilt
+     * from the user data it was first created with).
+     */
+    readonly restartProsody: string;
     /** Makes coturn read a changed config (on the VPS, systemd restarts it). */
     readonly restartTurn: string;
     /** Brings coturn to a server built with calls off (the try-out installs nothing). */
@@ -127,6 +132,7 @@ export const PRODUCTION_HOST: ServerHost = {
     owners: { prosodyFiles: "root:prosody", turnSecrets: "root:turnserver", prosodySecrets: "root:prosody" },
     commands: {
         prosodyctl: "command prosodyctl",
+        restartProsody: "systemctl restart prosody",
         restartTurn: "systemctl enable --quiet coturn && systemctl restart coturn",
         installTurn:
             "apt-get update -q && DEBIAN_FRONTEND=noninteractive " +

@@ -18,9 +18,13 @@ export function secretOnStdin(password: string): string {
  * loaded, mod_groups and the family module read their files again, and the family module brings
  * rooms, bookmarks and connected rosters in step (it answers "family in step: …").
  */
-export function applyFamilyLua(model: FamilyModel): string {
+export function applyFamilyLua(model: FamilyModel, host: ServerHost): string {
     return [
-        `> local mm = require "prosody.core.modulemanager"; local h = ${luaString(model.domain)};`,
+        // A Prosody started from an older config may lack the project's plugin directory, which
+        // Prosody reads only at start: then it needs a restart.
+        `> if not prosody.paths.plugins:find(${luaString(host.paths.prosodyModulesDir)}, 1, true) then`,
+        `return "family needs a restart" end;`,
+        `local mm = require "prosody.core.modulemanager"; local h = ${luaString(model.domain)};`,
         "for host in pairs(prosody.hosts) do mm.load_modules_for_host(host) end;",
         `assert(mm.reload(h, "groups")); assert(mm.reload(h, "family_xmpp"));`,
         "return prosody.hosts[h].modules.family_xmpp.sync()",
@@ -42,7 +46,11 @@ export function renderSyncFamilyFiles(
     });
     return renderScript(
         "sync-family-files.sh",
-        { WRITE_FILES: writes.join("\n"), APPLY_LUA: shellWord(applyFamilyLua(model)) },
+        {
+            WRITE_FILES: writes.join("\n"),
+            APPLY_LUA: shellWord(applyFamilyLua(model, host)),
+            RESTART_PROSODY: host.commands.restartProsody,
+        },
         host,
     );
 }

@@ -41,7 +41,12 @@ export function renderScript(
 
 /** A double-quoted Lua string literal. */
 export function luaString(value: string): string {
-    return `"${value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`;
+    // Control characters as decimal escapes: a raw line break ends a Lua string with an error.
+    const escaped = value
+        .replace(/\\/g, "\\\\")
+        .replace(/"/g, '\\"')
+        .replace(/[\x00-\x1f\x7f]/g, (char) => `\\${String(char.charCodeAt(0)).padStart(3, "0")}`);
+    return `"${escaped}"`;
 }
 
 /** A single-quoted POSIX shell word. */

@@ -112,6 +112,8 @@ export function localHost(stateDir: string, portOffset: number, turnAddress = "1
         commands: {
             // As root, prosodyctl drops to Prosody's user by itself (and stays root for `--root`).
             prosodyctl: `command prosodyctl --config ${shellWord(join(stateDir, "prosody.cfg.lua"))}`,
+            // The try-out always starts Prosody from the current config: it never needs this.
+            restartProsody: "false",
             // The try-out starts coturn itself, after the calls step, if it is installed at all.
             restartTurn: "true",
             installTurn: "true",
@@ -155,6 +157,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
                 listeners.turnInterfaces[0],
             );
         await waitForPort(listeners.c2sPort, prosody, paths.logFile);
+        await waitForAdminShell(host);
         const credentials = ensureAccounts(model, stateDir, host);
         let current = model;
         return {
@@ -381,6 +384,26 @@ async function waitForPort(
     throw new LocalServerError(
         `${server.spawnargs.join(" ")} did not start listening on ${host}:${port}.\n${stderr}${log}`,
     );
+}
+
+/**
+ * Prosody opens its ports and its admin socket in no fixed order: the provisioning scripts talk to
+ * the admin socket, so it must answer first.
+ */
+async function waitForAdminShell(host: ServerHost): Promise<void> {
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+        const probe = spawnSync("sh", ["-c", `${host.commands.prosodyctl} shell 'return "ready"'`], {
+            encoding: "utf8",
+        });
+        if (probe.stdout.includes("ready")) return;
+        if (Date.now() > deadline) {
+            throw new LocalServerError(
+                `Prosody's admin shell did not answer: ${probe.stdout}${probe.stderr}`,
+            );
+        }
+        await new Promise((done) => setTimeout(done, 100));
+    }
 }
 
 function stopProcess(server: ChildProcess): Promise<void> {

@@ -13,7 +13,8 @@ import { after, before, describe, it } from "node:test";
 import { renderSyncCallSecret } from "../render/calls";
 import { renderImportHook } from "../render/certificates";
 import { shellWord } from "../render/template";
-import { coturnInstalled, LocalServer, prosodyInstalled, startLocalServer } from "../scripts/local-server";
+import { LocalServer, startLocalServer } from "../scripts/local-server";
+import { COTURN, missingTools, PROSODY } from "./support/tools";
 import { familyModel } from "./support/families";
 import { renewedCertificate } from "./support/renewal";
 import { ExternalService, externalServices, RELAY_MESSAGES, relayThrough, turnService } from "./support/turn";
@@ -29,12 +30,7 @@ const FAMILY = familyModel({
 });
 const HOSTNAME = FAMILY.hostname;
 
-const missing = !prosodyInstalled()
-    ? "Prosody is not installed (apt-get install prosody)"
-    : !coturnInstalled()
-      ? "coturn is not installed (apt-get install coturn)"
-      : TurnLab.possible();
-if (missing && process.env.CI === "true") throw new Error(`${missing}; .ci/run should provide it`);
+const missing = missingTools([PROSODY, COTURN, ["ip", "iproute2"]], TurnLab.possible());
 
 describe("calls through the family's TURN server", { skip: missing }, () => {
     const lab = new TurnLab();

@@ -6,7 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { dump } from "js-yaml";
-import { portOpen, prosodyInstalled } from "../scripts/local-server";
+import { portOpen } from "../scripts/local-server";
+import { missingTools, PROSODY } from "./support/tools";
 import { hasTool } from "./support/tools";
 
 const ROOT = join(__dirname, "..");
@@ -134,72 +135,64 @@ describe("npm run render", () => {
     });
 });
 
-describe(
-    "npm start",
-    { skip: prosodyInstalled() ? undefined : "Prosody is not installed (apt-get install prosody)" },
-    () => {
-        it(
-            "runs the family server from Pulumi.dev.yaml, writes the passwords, " +
-                "and stops Prosody cleanly on SIGTERM",
-            async () => {
-                const state = mkdtempSync(join(tmpdir(), "start-"));
-                const offset = 21000 + (process.pid % 2000);
-                const child = spawn(
-                    "npm",
-                    ["start", "--", "--state", state, "--port-offset", String(offset)],
-                    {
-                        cwd: ROOT,
-                        stdio: ["ignore", "pipe", "pipe"],
-                        detached: true,
-                    },
+describe("npm start", { skip: missingTools([PROSODY]) }, () => {
+    it(
+        "runs the family server from Pulumi.dev.yaml, writes the passwords, " +
+            "and stops Prosody cleanly on SIGTERM",
+        async () => {
+            const state = mkdtempSync(join(tmpdir(), "start-"));
+            const offset = 21000 + (process.pid % 2000);
+            const child = spawn("npm", ["start", "--", "--state", state, "--port-offset", String(offset)], {
+                cwd: ROOT,
+                stdio: ["ignore", "pipe", "pipe"],
+                detached: true,
+            });
+            let output = "";
+            child.stdout.on("data", (chunk: Buffer) => {
+                output += chunk.toString();
+            });
+            child.stderr.on("data", (chunk: Buffer) => {
+                output += chunk.toString();
+            });
+            try {
+                await waitUntil(
+                    () => output.includes("Ctrl-C stops the server"),
+                    60_000,
+                    () => output,
                 );
-                let output = "";
-                child.stdout.on("data", (chunk: Buffer) => {
-                    output += chunk.toString();
-                });
-                child.stderr.on("data", (chunk: Buffer) => {
-                    output += chunk.toString();
-                });
-                try {
-                    await waitUntil(
-                        () => output.includes("Ctrl-C stops the server"),
-                        60_000,
-                        () => output,
-                    );
-                    const port = 5222 + offset;
-                    assert.match(output, new RegExp(`runs on 127\\.0\\.0\\.1:${port}`));
-                    const credentials = JSON.parse(
-                        readFileSync(join(state, "credentials.json"), "utf8"),
-                    ) as Record<string, string>;
-                    assert.deepEqual(Object.keys(credentials).sort(), [
-                        "erik@johansson.example",
-                        "mamma@johansson.example",
-                        "pappa@johansson.example",
-                        "sven@johansson.example",
-                        "åsa@johansson.example",
-                    ]);
-                    assert.equal(statSync(join(state, "credentials.json")).mode & 0o777, 0o600);
-                    assert.ok(
-                        output.includes(`pappa@johansson.example  ${credentials["pappa@johansson.example"]}`),
-                    );
-                    assert.equal(await portOpen(port), true);
+                const port = 5222 + offset;
+                assert.match(output, new RegExp(`runs on 127\\.0\\.0\\.1:${port}`));
+                const credentials = JSON.parse(
+                    readFileSync(join(state, "credentials.json"), "utf8"),
+                ) as Record<string, string>;
+                assert.deepEqual(Object.keys(credentials).sort(), [
+                    "erik@johansson.example",
+                    "mamma@johansson.example",
+                    "pappa@johansson.example",
+                    "sven@johansson.example",
+                    "åsa@johansson.example",
+                ]);
+                assert.equal(statSync(join(state, "credentials.json")).mode & 0o777, 0o600);
+                assert.ok(
+                    output.includes(`pappa@johansson.example  ${credentials["pappa@johansson.example"]}`),
+                );
+                assert.equal(await portOpen(port), true);
 
-                    const exited = new Promise((resolve) => child.once("exit", resolve));
-                    // Ctrl-C in a terminal signals the whole foreground group: npm, its shell and the script.
-                    process.kill(-(child.pid ?? 0), "SIGINT");
-                    await exited;
-                    assert.match(output, /Stopping Prosody\.\.\./);
-                    assert.match(readFileSync(join(state, "prosody.log"), "utf8"), /Shutdown complete/);
-                    assert.equal(await portOpen(port), false);
-                } finally {
-                    if (child.exitCode === null && child.signalCode === null)
-                        process.kill(-(child.pid ?? 0), "SIGKILL");
-                    rmSync(state, { recursive: true, force: true });
-                }
-            },
-        );
-    },
-);
+                const exited = new Promise((resolve) => child.once("exit", resolve));
+                // Ctrl-C in a terminal signals the whole foreground group: npm, its shell and the script.
+                process.kill(-(child.pid ?? 0), "SIGINT");
+                await exited;
+                assert.match(output, /Stopping Prosody\.\.\./);
+                assert.match(readFileSync(join(state, "prosody.log"), "utf8"), /Shutdown complete/);
+                assert.equal(await portOpen(port), false);
+            } finally {
+                if (child.exitCode === null && child.signalCode === null)
+                    process.kill(-(child.pid ?? 0), "SIGKILL");
+                rmSync(state, { recursive: true, force: true });
+            }
+        },
+    );
+});
 
 async function waitUntil(
     condition: () => boolean,

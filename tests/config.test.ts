@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { load } from "js-yaml";
 import { rawConfigFromEngine, rawConfigFromStackFile } from "../model/stack-config";
+import { DEFAULTS } from "../model/known-values";
 import { CONFIG_KEYS, ConfigProblem, formatProblems, parseFamilyConfig } from "../model/validate";
 
 const ED25519_KEY =
@@ -594,6 +595,34 @@ describe("the project's config schema (Pulumi.yaml)", () => {
         assert.deepEqual(
             schemaKeys.filter((key) => !(CONFIG_KEYS as readonly string[]).includes(key)),
             [],
+        );
+    });
+
+    it("documents the defaults the program applies (model/known-values.ts)", () => {
+        const descriptions = (load(projectFile) as { config: Record<string, { description?: string }> })
+            .config;
+        const documented = (key: string) =>
+            /Default ([^.,(]+)/.exec(descriptions[key]?.description ?? "")?.[1];
+        const { callRelayPorts, sshAllowedCidrs } = DEFAULTS;
+        const expected: Record<string, string> = {
+            location: DEFAULTS.location,
+            serverType: DEFAULTS.serverType,
+            backups: String(DEFAULTS.backups),
+            volumeSizeGb: String(DEFAULTS.volumeSizeGb),
+            sshAllowedCidrs:
+                sshAllowedCidrs.join() === "0.0.0.0/0,::/0" ? "anywhere " : sshAllowedCidrs.join(),
+            federation: String(DEFAULTS.federation),
+            archiveRetention: DEFAULTS.archiveRetention,
+            uploadSizeLimitMb: String(DEFAULTS.uploadSizeLimitMb),
+            uploadDailyQuotaMb: String(DEFAULTS.uploadDailyQuotaMb),
+            calls: String(DEFAULTS.calls),
+            callRelayPorts: `"${callRelayPorts.min}-${callRelayPorts.max}"`,
+            letsEncryptStaging: String(DEFAULTS.letsEncryptStaging),
+            allowWildcardCertificates: String(DEFAULTS.allowWildcardCertificates),
+        };
+        assert.deepEqual(
+            Object.fromEntries(Object.keys(expected).map((key) => [key, documented(key)])),
+            expected,
         );
     });
 

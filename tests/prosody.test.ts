@@ -12,7 +12,8 @@ import { getCACertificates, setDefaultCACertificates } from "node:tls";
 import { after, before, describe, it } from "node:test";
 import { Element, xml } from "@xmpp/client";
 import { renderImportHook } from "../render/certificates";
-import { LocalServer, prosodyInstalled, startLocalServer } from "../scripts/local-server";
+import { LocalServer, startLocalServer } from "../scripts/local-server";
+import { missingTools, PROSODY } from "./support/tools";
 import { familyModel } from "./support/families";
 import { httpsAt } from "./support/https";
 import { RawStream } from "./support/raw-stream";
@@ -36,9 +37,7 @@ const FAMILY = familyModel({
 const DOMAIN = FAMILY.domain;
 const jid = (username: string) => `${username}@${DOMAIN}`;
 
-const skipReason = prosodyInstalled() ? undefined : "Prosody is not installed (apt-get install prosody)";
-if (skipReason && process.env.CI === "true")
-    throw new Error(`${skipReason}; .ci/run should have installed it`);
+const skipReason = missingTools([PROSODY]);
 
 let server: LocalServer;
 let stateDir: string;
@@ -231,6 +230,14 @@ describe("the family server on a real Prosody", { skip: skipReason }, () => {
             );
             assert.ok(sasl2.getChild("inline")?.getChild("sm", "urn:xmpp:sm:3"), "resumption inline");
             assert.ok(sasl2.getChild("inline")?.getChild("fast", "urn:xmpp:fast:0"), "FAST is offered");
+            // Channel binding (XEP-0440) for apps that can: SCRAM-…-PLUS over tls-exporter.
+            const mechanisms = sasl2.getChildren("mechanism").map((mechanism) => mechanism.text());
+            assert.ok(mechanisms.includes("SCRAM-SHA-1-PLUS"), mechanisms.join());
+            const bindings = beforeLogin?.getChild("sasl-channel-binding", "urn:xmpp:sasl-cb:0");
+            assert.deepEqual(
+                bindings?.getChildren("channel-binding").map((binding) => binding.attrs.type),
+                ["tls-exporter"],
+            );
             // Bound by Bind 2: the app's tag, then the server's own suffix.
             assert.match(phone.fullJid, new RegExp(`^${jid("bo")}/sasl2~`));
         },
@@ -710,6 +717,38 @@ describe("the family server on a real Prosody", { skip: skipReason }, () => {
             assert.deepEqual(await bookmarksOf(bo), ["cousins@conference.family.test Cousins autojoin Bo"]);
         },
     );
+
+    it("leaves a bookmark the member removed themselves removed, at the next family change", async () => {
+        const anna = await loggedIn("anna", "own-bookmarks");
+        assert.deepEqual(await bookmarksOf(anna), ["family@conference.family.test Family autojoin Anna"]);
+        await anna.xmpp.iqCaller.request(
+            xml(
+                "iq",
+                { type: "set" },
+                xml(
+                    "pubsub",
+                    { xmlns: "http://jabber.org/protocol/pubsub" },
+                    xml(
+                        "retract",
+                        { node: "urn:xmpp:bookmarks:1", notify: "true" },
+                        xml("item", { id: "family@conference.family.test" }),
+                    ),
+                ),
+            ),
+        );
+        server.applyFamilyChange(
+            familyModel({
+                domain: DOMAIN,
+                members: [...MEMBERS, { username: "erik", name: "Erik Johansson" }],
+                groups: [
+                    { name: "Family", members: ["anna", "åsa", "erik"] },
+                    { name: "Cousins", members: ["dora", "bo"] },
+                ],
+            }),
+        );
+        assert.deepEqual(await bookmarksOf(anna), []);
+        assert.equal((await anna.roster()).find((item) => item.jid === jid("erik"))?.name, "Erik Johansson");
+    });
 
     describe("a member who leaves the config", () => {
         const withoutDora = familyModel({
