@@ -42,31 +42,39 @@ export function renderEnsureAccount(
     );
 }
 
+/** The account step's delete: no login, apps disconnected, contacts and history kept. */
 export function renderDisableAccount(
     model: FamilyModel,
     username: string,
     host: ServerHost = PRODUCTION_HOST,
 ): string {
-    return renderScript(
-        "disable-account.sh",
-        {
-            JID: shellWord(jidOf(model, username)),
-            DISABLE_LUA: userCommand("disable", model, username),
-        },
-        host,
-    );
+    return renderEndAccount(model, username, host, "disable", "User disabled", "disabled, history kept:");
 }
 
+/** A former member with erase: true: the account with its contacts and history deleted. */
 export function renderEraseAccount(
     model: FamilyModel,
     username: string,
     host: ServerHost = PRODUCTION_HOST,
 ): string {
+    return renderEndAccount(model, username, host, "delete", "User deleted", "erased with its history:");
+}
+
+function renderEndAccount(
+    model: FamilyModel,
+    username: string,
+    host: ServerHost,
+    command: "disable" | "delete",
+    doneReply: string,
+    doneMessage: string,
+): string {
     return renderScript(
-        "erase-account.sh",
+        "end-account.sh",
         {
             JID: shellWord(jidOf(model, username)),
-            DELETE_LUA: userCommand("delete", model, username),
+            USER_COMMAND_LUA: userCommand(command, model, username),
+            DONE_REPLY: shellWord(doneReply),
+            DONE_MESSAGE: doneMessage,
         },
         host,
     );

@@ -51,6 +51,18 @@ async function discoInfo(session: Session, to: string): Promise<Element | undefi
     return result.getChild("query");
 }
 
+/** A member changes their own password from their app (XEP-0077). */
+async function changePassword(session: Session, password: string): Promise<void> {
+    const username = session.jid.split("@")[0];
+    const query = xml(
+        "query",
+        { xmlns: "jabber:iq:register" },
+        xml("username", {}, username),
+        xml("password", {}, password),
+    );
+    await session.xmpp.iqCaller.request(xml("iq", { type: "set" }, query));
+}
+
 /** A member's bookmarks (XEP-0402) as "room name autojoin nick" lines, sorted. */
 async function bookmarksOf(session: Session): Promise<string[]> {
     const result = await session.xmpp.iqCaller.request(
@@ -585,34 +597,12 @@ describe("the family server on a real Prosody", { skip: skipReason }, () => {
         const doraJid = jid("dora");
         const old = server.credentials[doraJid];
         const dora = await loggedIn("dora", "password");
-        await dora.xmpp.iqCaller.request(
-            xml(
-                "iq",
-                { type: "set" },
-                xml(
-                    "query",
-                    { xmlns: "jabber:iq:register" },
-                    xml("username", {}, "dora"),
-                    xml("password", {}, "Dora-new-secret-2026"),
-                ),
-            ),
-        );
+        await changePassword(dora, "Dora-new-secret-2026");
         await dora.stop();
         await assert.rejects(login(server, doraJid, old), /not-authorized/);
         // Put it back with the new one, which works: the credentials stay the truth for later tests.
         const again = await login(server, doraJid, "Dora-new-secret-2026", "restore");
-        await again.xmpp.iqCaller.request(
-            xml(
-                "iq",
-                { type: "set" },
-                xml(
-                    "query",
-                    { xmlns: "jabber:iq:register" },
-                    xml("username", {}, "dora"),
-                    xml("password", {}, old),
-                ),
-            ),
-        );
+        await changePassword(again, old);
         await again.stop();
     });
 
