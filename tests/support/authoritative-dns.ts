@@ -1,5 +1,5 @@
 import { ChildProcess, spawn, spawnSync } from "node:child_process";
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -32,15 +32,18 @@ export async function startAuthoritativeDns(
         [
             `options { directory "${dir}"; pid-file "${dir}/named.pid"; ` +
                 `listen-on port ${port} { 127.0.0.1; }; listen-on-v6 { none; };`,
-            "  recursion no; dnssec-validation no; };",
+            // Several of these run at once: no instance may take BIND's machine-wide lock file.
+            "  recursion no; dnssec-validation no; lock-file none; };",
             `zone "${zone}" { type primary; file "${dir}/zone.db"; };`,
         ].join("\n"),
     );
     // named drops to the bind user and writes beside its zone
     spawnSync("chown", ["-R", "bind:bind", dir]);
+    const log = openSync(join(dir, "named.log"), "w");
     const named: ChildProcess = spawn("named", ["-g", "-c", join(dir, "named.conf"), "-u", "bind"], {
-        stdio: "ignore",
+        stdio: ["ignore", log, log],
     });
+    closeSync(log);
     const answers = () =>
         spawnSync("dig", ["@127.0.0.1", "-p", String(port), "+short", "+norecurse", zone, "SOA"], {
             encoding: "utf8",
@@ -48,7 +51,8 @@ export async function startAuthoritativeDns(
     for (let i = 0; i < 100 && !answers(); i++) await new Promise((r) => setTimeout(r, 100));
     if (!answers()) {
         named.kill();
-        throw new Error(`named did not answer on 127.0.0.1:${port}`);
+        const output = readFileSync(join(dir, "named.log"), "utf8").split("\n").slice(-10).join("\n");
+        throw new Error(`named did not answer on 127.0.0.1:${port}:\n${output}`);
     }
     return {
         port,
