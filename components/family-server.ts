@@ -17,7 +17,7 @@ export interface ServerConnection {
 }
 
 /**
- * The family's VPS on Hetzner: a Debian 12 server booted by the rendered cloud-init, its firewall,
+ * The family's VPS on Hetzner: a Debian 13 server booted by the rendered cloud-init, its firewall,
  * and the things that outlive it (primary IPs, the data volume).
  *
  * What replaces the server, and why that is safe: a new image or location, or an explicit

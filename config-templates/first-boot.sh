@@ -34,6 +34,9 @@ until mountpoint -q "$data_mount"; do
     fi
 done
 install -d -o prosody -g prosody -m 0750 "$data_path"
+# A replaced server (a new image, e.g. Debian 12 to 13) may give its prosody user another number
+# than the one that wrote the data: Prosody's files on the volume become its own again.
+find "$data_path" \( ! -user prosody -o ! -group prosody \) -exec chown -h prosody:prosody {} +
 
 # certbot's account and certificates live on the data volume, so that a rebuilt server keeps its
 # certificate instead of asking Let's Encrypt again (at most 5 duplicates a week).

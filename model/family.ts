@@ -107,8 +107,11 @@ export interface Group {
 export interface HetznerSettings {
     readonly location: string;
     readonly serverType: string;
-    /** Fixed: production runs the Prosody version the tests run (Debian 12's). */
-    readonly image: "debian-12";
+    /**
+     * Fixed: Debian 13, whose Prosody 13.0.1 is the one the tests run (from bookworm-backports on the
+     * Debian 12 machines that run them). Changing it replaces the server (see README, "Upgrading").
+     */
+    readonly image: "debian-13";
     readonly backups: boolean;
     readonly volumeSizeGb: number;
 }

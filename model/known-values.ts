@@ -5,7 +5,7 @@ export const CONFIG_NAMESPACE = "family-xmpp";
 export const HETZNER_LOCATIONS = ["fsn1", "nbg1", "hel1", "ash", "hil", "sin"] as const;
 
 /**
- * Hetzner Cloud server types that can be ordered today and run the `debian-12` image
+ * Hetzner Cloud server types that can be ordered today and run the `debian-13` image
  * (x86 "cx"/"cpx"/"ccx" and Arm "cax" lines). Older generations (cx22, cpx11, ...) are
  * deprecated by Hetzner and no longer orderable, so they are not offered here.
  */

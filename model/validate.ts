@@ -222,7 +222,7 @@ export function parseFamilyConfig(raw: Readonly<Record<string, unknown>>): Famil
             members,
             removedMembers,
             groups,
-            hetzner: { location, serverType, image: "debian-12", backups, volumeSizeGb },
+            hetzner: { location, serverType, image: "debian-13", backups, volumeSizeGb },
             sshPublicKeys,
             sshAllowedCidrs,
             federation,

@@ -6,7 +6,10 @@ import { FIRST_BOOT_SCRIPT, renderServerFiles } from "./server-files";
 /** Hetzner rejects user data above 32 KiB. */
 export const HETZNER_USER_DATA_LIMIT = 32 * 1024;
 
-/** Debian's packages the server runs; Debian 12 on the VPS and in the tests, so the same versions. */
+/**
+ * Debian's packages the server runs: Debian 13's on the VPS; the tests run the same Prosody 13.0.1
+ * (Debian 12 with bookworm-backports), and the boot test installs these very packages on Debian 13.
+ */
 export function serverPackages(model: FamilyModel): string[] {
     return [
         "prosody",
@@ -35,7 +38,7 @@ export function hetznerVolumeDevice(volumeId: string): string {
 }
 
 /**
- * The cloud-init user data that boots a fresh Debian 12 server into the family's Prosody. It holds
+ * The cloud-init user data that boots a fresh Debian 13 server into the family's Prosody. It holds
  * no secret: accounts and their passwords arrive later, over SSH, from the provisioning step.
  */
 export function renderCloudInit(model: FamilyModel, volumeDevice: string, deployPublicKey?: string): string {

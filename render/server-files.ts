@@ -7,6 +7,8 @@ import { renderTurnServerConfig } from "./calls";
 import { fillTemplate, renderScript, shellWord } from "./template";
 
 export const FIRST_BOOT_SCRIPT = "/usr/local/sbin/family-xmpp-first-boot";
+/** apt's retries for every apt run on the server: first boot, the calls step, security updates. */
+export const APT_RETRIES_FILE = "/etc/apt/apt.conf.d/80family-xmpp-retries";
 
 /**
  * The files that follow the family's config (members, groups, admins), and the project's Prosody
@@ -77,6 +79,14 @@ export function renderServerFiles(
         {
             path: "/etc/apt/apt.conf.d/20auto-upgrades",
             content: fillTemplate("20auto-upgrades", {}),
+            permissions: "0644",
+            owner: "root:root",
+            afterPackages: false,
+        },
+        {
+            // Not deferred: cloud-init writes it before its package stage, whose apt it makes retry.
+            path: APT_RETRIES_FILE,
+            content: fillTemplate("80family-xmpp-retries", {}),
             permissions: "0644",
             owner: "root:root",
             afterPackages: false,

@@ -125,7 +125,8 @@ export function localHost(stateDir: string, portOffset: number, turnAddress = "1
 export async function startLocalServer(options: LocalServerOptions): Promise<LocalServer> {
     if (!prosodyInstalled()) {
         throw new LocalServerError(
-            "Prosody is not installed. On Debian or Ubuntu: sudo apt-get install prosody",
+            "Prosody is not installed. Run `npm start` as root to install it, or see README, " +
+                '"Try it on this machine" (Prosody 13: bookworm-backports on Debian 12)',
         );
     }
     const { model } = options;

@@ -1,6 +1,6 @@
-import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { installProsody } from "./install-prosody";
 import { loadStackConfigOrExit } from "./load-stack-config";
 import { LocalServer, LocalServerError, prosodyInstalled, startLocalServer } from "./local-server";
 
@@ -35,16 +35,12 @@ async function main(): Promise<void> {
 
 function installProsodyIfMissing(): void {
     if (prosodyInstalled() || process.getuid?.() !== 0) return;
-    console.log(
-        "Prosody is missing; installing Debian's packages " +
-            "(apt-get install prosody prosody-modules coturn)...",
-    );
-    const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-    spawnSync("apt-get", ["update"], { stdio: "inherit", env });
-    spawnSync("apt-get", ["install", "-y", "prosody", "prosody-modules", "coturn", "openssl"], {
-        stdio: "inherit",
-        env,
-    });
+    console.log("Prosody is missing; installing Debian's packages (Prosody 13, coturn, openssl)...");
+    try {
+        installProsody();
+    } catch (error) {
+        throw new LocalServerError(`Installing Prosody failed: ${(error as Error).message}`);
+    }
 }
 
 function printWelcome(server: LocalServer): void {

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { dump } from "js-yaml";
+import { APT_RETRIES, BACKPORTS_SOURCE, InstallPlan, prosodyInstallPlan } from "../scripts/install-prosody";
 import { portOpen } from "../scripts/local-server";
 import { missingTools, PROSODY } from "./support/tools";
 import { hasTool } from "./support/tools";
@@ -132,6 +133,57 @@ describe("npm run render", () => {
         ]);
         assert.equal(result.status, 2);
         assert.equal(result.stderr.trim(), "Cannot read the stack config file /nonexistent/Pulumi.x.yaml.");
+    });
+});
+
+describe("npm start's install of Prosody (as root, when it is missing)", () => {
+    const BOOKWORM =
+        'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nVERSION_ID="12"\nVERSION_CODENAME=bookworm\n';
+    const TRIXIE = 'PRETTY_NAME="Debian GNU/Linux 13 (trixie)"\nVERSION_ID="13"\nVERSION_CODENAME=trixie\n';
+    const BOOKWORM_SOURCES = "deb http://deb.debian.org/debian bookworm main\n";
+    const installs = (plan: InstallPlan) =>
+        plan.aptGet.filter((args) => args.includes("install")).map((args) => args.slice(APT_RETRIES.length));
+
+    it("takes Prosody 13 from bookworm-backports on Debian 12, as CI does, the rest from bookworm", () => {
+        const plan = prosodyInstallPlan(BOOKWORM, BOOKWORM_SOURCES);
+        assert.equal(plan.addSource, "deb http://deb.debian.org/debian bookworm-backports main");
+        assert.deepEqual(installs(plan), [
+            ["install", "-y", "-t", "bookworm-backports", "prosody", "prosody-modules"],
+            ["install", "-y", "coturn", "openssl"],
+        ]);
+        assert.match(
+            readFileSync(join(ROOT, ".ci", "run"), "utf8"),
+            /-t bookworm-backports prosody prosody-modules/,
+        );
+    });
+
+    it("adds no second backports source where the machine has one", () => {
+        const plan = prosodyInstallPlan(BOOKWORM, `${BOOKWORM_SOURCES}${BACKPORTS_SOURCE}\n`);
+        assert.equal(plan.addSource, undefined);
+        assert.deepEqual(installs(plan)[0], [
+            "install",
+            "-y",
+            "-t",
+            "bookworm-backports",
+            "prosody",
+            "prosody-modules",
+        ]);
+    });
+
+    it("installs Debian 13's own Prosody 13 on Debian 13", () => {
+        const plan = prosodyInstallPlan(TRIXIE, "");
+        assert.equal(plan.addSource, undefined);
+        assert.deepEqual(installs(plan), [
+            ["install", "-y", "prosody", "prosody-modules"],
+            ["install", "-y", "coturn", "openssl"],
+        ]);
+    });
+
+    it("refreshes apt's lists first, and makes every apt run retry Debian's mirror", () => {
+        const plan = prosodyInstallPlan(TRIXIE, "");
+        assert.deepEqual(plan.aptGet[0].slice(APT_RETRIES.length), ["update"]);
+        for (const args of plan.aptGet) assert.deepEqual(args.slice(0, APT_RETRIES.length), APT_RETRIES);
+        assert.ok(APT_RETRIES.includes("Acquire::Retries=10"));
     });
 });
 

@@ -51,11 +51,11 @@ describe("a minimal family config", () => {
         assert.deepEqual(modelOf(family()).groups, [{ name: "Family", members: ["pappa", "anna"] }]);
     });
 
-    it("defaults to a cx23 in Falkenstein on Debian 12 with a 10 GB volume and no backups", () => {
+    it("defaults to a cx23 in Falkenstein on Debian 13 with a 10 GB volume and no backups", () => {
         assert.deepEqual(modelOf(family()).hetzner, {
             location: "fsn1",
             serverType: "cx23",
-            image: "debian-12",
+            image: "debian-13",
             backups: false,
             volumeSizeGb: 10,
         });

@@ -18,7 +18,8 @@ import { renderGroupsFile, renderProsodyConfig } from "../render/prosody";
 import { renderDisableAccount, renderEnsureAccount, renderEraseAccount } from "../render/accounts";
 import { renderSyncFamilyFiles, renderWaitForCloudInit } from "../render/provisioning";
 import { familyRooms, renderFamilyFile } from "../render/rooms";
-import { renderServerFamilyFiles, renderServerFiles } from "../render/server-files";
+import { APT_RETRIES_FILE, renderServerFamilyFiles, renderServerFiles } from "../render/server-files";
+import { dump, load } from "js-yaml";
 import { readCloudConfig } from "./support/cloud-config";
 import { devFamily } from "./support/families";
 import { hasTool } from "./support/tools";
@@ -188,8 +189,13 @@ describe("the cloud-init user data", () => {
     const userData = renderCloudInit(devFamily(), VOLUME_DEVICE, DEPLOY_KEY);
     const cloudConfig = readCloudConfig(userData);
 
-    it("matches the reviewed golden copy", () => {
-        matchesGolden("cloud-init.yaml", userData);
+    it("matches the reviewed golden copy (compressed files shown decompressed, for review)", () => {
+        const readable = cloudConfig.write_files.map(({ encoding, ...file }) =>
+            encoding ? { ...file, "encoding (decoded here)": encoding } : file,
+        );
+        const parsed = load(userData) as Record<string, unknown>;
+        const document = dump({ ...parsed, write_files: readable }, { noRefs: true, lineWidth: -1 });
+        matchesGolden("cloud-init.yaml", `${userData.split("\n").slice(0, 2).join("\n")}\n${document}`);
     });
 
     it("is the same, byte for byte, every time it is rendered", () => {
@@ -234,6 +240,23 @@ describe("the cloud-init user data", () => {
         assert.match(autoUpgrades?.content ?? "", /APT::Periodic::Unattended-Upgrade "1";/);
     });
 
+    it("makes apt retry Debian's mirror, from the package stage of the first boot on", (t) => {
+        const retries = cloudConfig.write_files.find((f) => f.path === APT_RETRIES_FILE);
+        assert.ok(retries, `no ${APT_RETRIES_FILE} in the user data`);
+        // Deferred files are written after the packages are installed: too late for their apt.
+        assert.equal(retries.defer, undefined);
+        if (!hasTool(t, "apt-config", "apt")) return;
+        const file = join(mkdtempSync(join(tmpdir(), "apt-conf-")), "retries.conf");
+        writeFileSync(file, retries.content);
+        const read = (key: string) => {
+            const result = spawnSync("apt-config", ["-c", file, "shell", "VALUE", key], { encoding: "utf8" });
+            assert.equal(result.status, 0, result.stderr);
+            return result.stdout.trim();
+        };
+        assert.equal(read("Acquire::Retries"), "VALUE='10'");
+        assert.equal(read("Acquire::http::Timeout"), "VALUE='30'");
+    });
+
     it("allows SSH by key only, root included (the deploy key)", () => {
         assert.equal(cloudConfig.ssh_pwauth, false);
         assert.equal(cloudConfig.disable_root, false);
@@ -258,6 +281,16 @@ describe("the cloud-init user data", () => {
             cloudConfig.write_files.find((f) => f.path === "/usr/local/sbin/family-xmpp-first-boot")
                 ?.content ?? "";
         assert.ok(firstBoot.indexOf("until mountpoint -q") < firstBoot.indexOf("systemctl restart prosody"));
+    });
+
+    it("makes Prosody's files on the volume its own before starting it, whoever's number wrote them", () => {
+        const firstBoot =
+            cloudConfig.write_files.find((f) => f.path === "/usr/local/sbin/family-xmpp-first-boot")
+                ?.content ?? "";
+        const chown = firstBoot.indexOf("-exec chown -h prosody:prosody {} +");
+        assert.ok(chown > firstBoot.indexOf("until mountpoint -q"), "not after the volume is mounted");
+        assert.ok(chown < firstBoot.indexOf("systemctl restart prosody"), "not before Prosody starts");
+        assert.match(firstBoot, /^find "\$data_path" \\\( ! -user prosody -o ! -group prosody \\\) -exec/m);
     });
 
     it("keeps Prosody stopped unless the data volume is mounted", () => {

@@ -43,9 +43,9 @@ before(() => {
 });
 
 describe("the server", () => {
-    it("is a Debian 12 cx23 in Falkenstein with Hetzner's delete and rebuild protection", () => {
+    it("is a Debian 13 cx23 in Falkenstein with Hetzner's delete and rebuild protection", () => {
         const { inputs } = resourceNamed(run, SERVER, "family-server");
-        assert.equal(inputs.image, "debian-12");
+        assert.equal(inputs.image, "debian-13");
         assert.equal(inputs.serverType, "cx23");
         assert.equal(inputs.location, "fsn1");
         assert.equal(inputs.deleteProtection, true);

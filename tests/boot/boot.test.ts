@@ -1,6 +1,6 @@
 /**
  * The closest thing to `pulumi up` that runs here: the user data the program renders boots a
- * Debian 12 system container (systemd-nspawn, NoCloud seed, its own network namespace), and the
+ * Debian 13 system container (systemd-nspawn, NoCloud seed, its own network namespace), and the
  * program's own provisioning commands, captured from its Pulumi mocks, are replayed into it over
  * real SSH with the deploy key the program would use. A real XMPP client then chats on it.
  *
@@ -18,14 +18,16 @@ import {
     mkdtempSync,
     readFileSync,
     rmSync,
+    statSync,
     writeFileSync,
 } from "node:fs";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { getCACertificates, setDefaultCACertificates } from "node:tls";
 import { after, before, describe, it } from "node:test";
 import { xml } from "@xmpp/client";
 import { certificateNames, IMPORT_HOOK } from "../../render/certificates";
 import { hetznerVolumeDevice } from "../../render/cloud-init";
+import { DATA_MOUNT, PRODUCTION_HOST } from "../../render/layout";
 import { ensureCertificates } from "../../scripts/local-server";
 import { familyModel } from "../support/families";
 import { httpsAt } from "../support/https";
@@ -36,6 +38,7 @@ import { loginAt, Session } from "../support/xmpp";
 import { BootedContainer } from "./container";
 import { ensureImage, LAST_RUN_DIR } from "./debian-image";
 import { NetworkLab } from "./network-lab";
+import { cachedPackages, packagesInstalled, preparePackageCache, prunePackageCache } from "./package-cache";
 import { connectionOf, plannedRuns, ProvisioningStep, provisioningSteps, SshTarget } from "./replay";
 import { run, runQuietly } from "./shell";
 
@@ -88,6 +91,10 @@ if (skipReason && process.env.CI === "true")
     throw new Error(`${skipReason}; .ci/run should have provided it`);
 
 const timings: Record<string, number> = {};
+/** Per boot: the packages apt installed, and how many of them it had to fetch from the mirror. */
+const packageCounts: Record<string, { installed: number; fetched: number }> = {};
+/** The archive files the latest boot installed: what the package cache keeps after the run. */
+let lastInstalled: Set<string> | undefined;
 async function timed<T>(phase: string, work: () => Promise<T> | T): Promise<T> {
     const started = performance.now();
     try {
@@ -109,6 +116,8 @@ let ssh: SshTarget;
 let stackEnvironment: Record<string, string>;
 let caCertificate: string;
 let server: BootedContainer | undefined;
+let packageCache: ReturnType<typeof preparePackageCache>;
+let installedAtFirstBoot: string[] = [];
 const sessions: Session[] = [];
 /** The far end of relayed calls (coturn's turnutils_peer, echoing what reaches it). */
 let callPeer: ChildProcess | undefined;
@@ -146,9 +155,29 @@ async function bootServer(name: string, instanceId: string): Promise<BootedConta
         hostname: "xmpp",
         publicKeys: [String(firstRun.outputs.deployPublicKey.value)],
         volume: { hostDevice: loopDevice ?? "", devicePath: hetznerVolumeDevice(volumeId) },
+        packageCache,
     });
     await container.boot();
     return container;
+}
+
+/** Counts what apt installed during a boot, and how much of it came from the package cache. */
+function countPackages(
+    boot: string,
+    container: BootedContainer,
+    cachedBefore: Map<string, string>,
+): string[] {
+    const installed = packagesInstalled(container.exec("cat", "/var/log/apt/history.log"));
+    packageCounts[boot] = {
+        installed: installed.length,
+        fetched: installed.filter((file) => !cachedBefore.has(file)).length,
+    };
+    console.log(
+        `boot test: ${boot}: apt installed ${installed.length} packages, ` +
+            `fetched ${packageCounts[boot].fetched} from Debian's mirror`,
+    );
+    lastInstalled = new Set(installed);
+    return installed;
 }
 
 /** What a person debugging a failed boot wants to see. */
@@ -191,9 +220,10 @@ async function waitForFirstBoot(container: BootedContainer): Promise<void> {
     container.exec("timeout", "600", "cloud-init", "status", "--wait");
 }
 
-describe("the rendered user data on a booted Debian 12", { skip: skipReason }, () => {
+describe("the rendered user data on a booted Debian 13", { skip: skipReason }, () => {
     before(async () => {
         image = (await timed("image (build or cache)", () => ensureImage())).path;
+        packageCache = preparePackageCache();
         workDir = mkdtempSync(join("/var/tmp", "family-xmpp-boot-"));
         lab = new NetworkLab();
         lab.up();
@@ -234,6 +264,8 @@ describe("the rendered user data on a booted Debian 12", { skip: skipReason }, (
         // The consoles of the last run stay for a look after a failure; the rest goes.
         mkdirSync(LAST_RUN_DIR, { recursive: true });
         writeFileSync(join(LAST_RUN_DIR, "timings.json"), `${JSON.stringify(timings, null, 2)}\n`);
+        writeFileSync(join(LAST_RUN_DIR, "packages.json"), `${JSON.stringify(packageCounts, null, 2)}\n`);
+        if (lastInstalled) prunePackageCache(lastInstalled);
         for (const name of ["fxboot1", "fxboot2"]) {
             const log = join(workDir ?? "", `${name}-console.log`);
             if (workDir && existsSync(log)) copyFileSync(log, join(LAST_RUN_DIR, `${name}-console.log`));
@@ -245,6 +277,7 @@ describe("the rendered user data on a booted Debian 12", { skip: skipReason }, (
         "boots: cloud-init done without errors, the system running, " +
             "no failed unit, the volume mounted by id",
         async () => {
+            const cachedBefore = cachedPackages();
             server = await timed("boot to cloud-init done", async () => {
                 const container = await bootServer("fxboot1", "family-xmpp-boot-1");
                 server = container;
@@ -277,6 +310,25 @@ describe("the rendered user data on a booted Debian 12", { skip: skipReason }, (
                 assert.equal(server!.exec("ps", "-o", "user=", "-C", "turnserver").trim(), "turnserver");
                 assert.doesNotMatch(server!.exec("cat", "/etc/turnserver.conf"), /^static-auth-secret/m);
             });
+            installedAtFirstBoot = countPackages("first boot", server, cachedBefore);
+        },
+    );
+
+    it(
+        "keeps every package the first boot installed in the boot test's cache, owned by root, " +
+            "for the rebuild and the next run",
+        () => {
+            assert.ok(installedAtFirstBoot.length > 0, "apt installed nothing at first boot");
+            const cached = cachedPackages();
+            assert.deepEqual(
+                installedAtFirstBoot.filter((pkg) => !cached.has(pkg)),
+                [],
+                "installed at first boot, but not in the package cache",
+            );
+            for (const pkg of installedAtFirstBoot) {
+                const file = statSync(join(packageCache.hostDir, cached.get(pkg) ?? ""));
+                assert.equal(`${file.uid} ${(file.mode & 0o777).toString(8)}`, "0 644", pkg);
+            }
         },
     );
 
@@ -309,7 +361,6 @@ describe("the rendered user data on a booted Debian 12", { skip: skipReason }, (
             "family-dns-credentials",
             "family-files",
             "family-first-boot",
-            "family-rooms",
         ]);
         const names = steps.map((step) => step.name);
         for (const [index, step] of steps.entries()) {
@@ -340,6 +391,26 @@ describe("the rendered user data on a booted Debian 12", { skip: skipReason }, (
                 "dns_cloudflare_api_token = cf-token-family-acme-token\n",
             );
             assert.doesNotMatch(server!.exec("cat", "/var/log/cloud-init-output.log"), /cf-token-/);
+        },
+    );
+
+    it(
+        "patches itself: unattended upgrades from Debian 13's security archive, daily, " +
+            "apt retrying the mirror; SSH by key only",
+        () => {
+            assert.match(server!.exec("cat", "/etc/os-release"), /^VERSION_CODENAME=trixie$/m);
+            assert.equal(
+                server!.exec("systemctl", "is-enabled", "apt-daily-upgrade.timer").trim(),
+                "enabled",
+            );
+            assert.match(server!.exec("apt-config", "dump", "APT::Periodic"), /Unattended-Upgrade "1";/);
+            assert.match(server!.exec("apt-config", "dump", "Acquire::Retries"), /^Acquire::Retries "10";$/m);
+            const dryRun = server!.exec("sh", "-c", "unattended-upgrade --dry-run --debug 2>&1");
+            assert.match(dryRun, /Allowed origins are: .*codename=trixie-security,label=Debian-Security/);
+            const sshd = server!.exec("sshd", "-T");
+            assert.match(sshd, /^passwordauthentication no$/m);
+            assert.match(sshd, /^kbdinteractiveauthentication no$/m);
+            assert.match(sshd, /^permitrootlogin without-password$/m);
         },
     );
 
@@ -547,7 +618,6 @@ describe("the rendered user data on a booted Debian 12", { skip: skipReason }, (
             assert.deepEqual(planned.map((p) => `${p.why} ${p.step.name}`).sort(), [
                 "create family-account-erik",
                 "update family-files",
-                "update family-rooms",
             ]);
             await timed("family change over SSH", () =>
                 withDiagnostics(async () => {
@@ -573,10 +643,11 @@ describe("the rendered user data on a booted Debian 12", { skip: skipReason }, (
 
     it(
         "rebuilds from the data volume: a fresh root filesystem, the same user data, " +
-            "and accounts, rosters and history survive",
+            "Prosody's files made its own again, and accounts, rosters and history survive",
         async () => {
             await server!.stop();
             server!.removeRoot();
+            giveProsodyDataToAnotherUserNumber();
             const rebuiltRun = runStack(CHANGED_FAMILY, {
                 ...stackEnvironment,
                 FAMILY_XMPP_TEST_SERVER_GENERATION: "rebuilt",
@@ -590,10 +661,12 @@ describe("the rendered user data on a booted Debian 12", { skip: skipReason }, (
                 "replace family-first-boot",
             ]);
 
+            const cachedBefore = cachedPackages();
             await timed("rebuild: boot to cloud-init done", async () => {
                 server = await bootServer("fxboot2", "family-xmpp-boot-2");
                 await withDiagnostics(() => waitForFirstBoot(server!));
             });
+            countPackages("rebuild", server!, cachedBefore);
             await withDiagnostics(async () => {
                 for (const { step, script } of planned) runOrStandIn(step, script);
             });
@@ -603,6 +676,23 @@ describe("the rendered user data on a booted Debian 12", { skip: skipReason }, (
                 `${jid("åsa")} (Family)`,
             ]);
             assert.deepEqual(await rosterOf("bo", changedRun, "after-rebuild"), [`${jid("dora")} (Cousins)`]);
+            assert.equal(
+                server!.exec(
+                    "find",
+                    PRODUCTION_HOST.paths.dataPath,
+                    "(",
+                    "!",
+                    "-user",
+                    "prosody",
+                    "-o",
+                    "!",
+                    "-group",
+                    "prosody",
+                    ")",
+                ),
+                "",
+                "files on the volume that the new server's prosody user does not own",
+            );
             // The certificate came back from the volume: the fresh system disk never saw it.
             assert.equal(
                 server!.exec("readlink", "-f", `/etc/letsencrypt/live/${DOMAIN}/fullchain.pem`).trim(),
@@ -660,6 +750,26 @@ function runOrStandIn(step: ProvisioningStep, script: string): void {
         );
     }
     ssh.runStep(step, IMPORT_HOOK);
+}
+
+/**
+ * What a server replaced for a new image meets (Debian 12 to 13): the volume's Prosody files
+ * belong to the user number the old system gave its prosody user, which the new one may give
+ * nobody, or someone else. Done on the host while no container has the volume mounted.
+ */
+function giveProsodyDataToAnotherUserNumber(): void {
+    const mountPoint = join(workDir, "volume");
+    mkdirSync(mountPoint, { recursive: true });
+    run("mount", [loopDevice ?? "", mountPoint]);
+    try {
+        run("chown", [
+            "-R",
+            "4242:4242",
+            join(mountPoint, relative(DATA_MOUNT, PRODUCTION_HOST.paths.dataPath)),
+        ]);
+    } finally {
+        run("umount", [mountPoint]);
+    }
 }
 
 /** `systemctl is-system-running`, once the system has left its start-up states. */

@@ -20,10 +20,12 @@ export interface ContainerOptions {
     readonly publicKeys: readonly string[];
     /** The "Hetzner volume": a block device of the host, shown inside at the path Hetzner uses. */
     readonly volume: { readonly hostDevice: string; readonly devicePath: string };
+    /** A folder of the host mounted over the container's apt archive (see package-cache.ts). */
+    readonly packageCache?: { readonly hostDir: string; readonly containerDir: string };
 }
 
 /**
- * A Debian 12 system booted with systemd-nspawn from a fresh copy of the image, seeded with the
+ * A Debian 13 system booted with systemd-nspawn from a fresh copy of the image, seeded with the
  * NoCloud datasource: the closest thing to a new Hetzner VPS that runs on this machine.
  */
 export class BootedContainer {
@@ -70,6 +72,9 @@ export class BootedContainer {
                 `--network-namespace-path=${options.namespacePath}`,
                 "--resolv-conf=copy-host",
                 `--bind=${options.volume.hostDevice}:${options.volume.devicePath}`,
+                ...(options.packageCache
+                    ? [`--bind=${options.packageCache.hostDir}:${options.packageCache.containerDir}`]
+                    : []),
             ],
             { stdio: ["ignore", console, console] },
         );
