@@ -1,11 +1,21 @@
 /** The two commands a person runs without a cloud account: `npm run render` and `npm start`. */
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+    chmodSync,
+    existsSync,
+    mkdirSync,
+    mkdtempSync,
+    readFileSync,
+    rmSync,
+    statSync,
+    writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { dump } from "js-yaml";
+import { chromiumInstalled } from "../scripts/chromium";
 import { portOpen } from "../scripts/local-server";
 import { missingTools, PROSODY } from "./support/tools";
 import { hasTool } from "./support/tools";
@@ -137,8 +147,8 @@ describe("npm run render", () => {
 
 describe("npm start", { skip: missingTools([PROSODY]) }, () => {
     it(
-        "runs the family server from Pulumi.dev.yaml, writes the passwords, " +
-            "and stops Prosody cleanly on SIGTERM",
+        "runs the family server from Pulumi.dev.yaml, writes the passwords, the welcome links and " +
+            "their sheets, prints the rooms and how to reach the server, and stops Prosody cleanly",
         async () => {
             const state = mkdtempSync(join(tmpdir(), "start-"));
             const offset = 21000 + (process.pid % 2000);
@@ -178,6 +188,34 @@ describe("npm start", { skip: missingTools([PROSODY]) }, () => {
                 );
                 assert.equal(await portOpen(port), true);
 
+                const links = JSON.parse(readFileSync(join(state, "welcome-links.json"), "utf8")) as Record<
+                    string,
+                    string
+                >;
+                assert.deepEqual(Object.keys(links).sort(), Object.keys(credentials).sort());
+                assert.equal(statSync(join(state, "welcome-links.json")).mode & 0o777, 0o600);
+                for (const [jid, link] of Object.entries(links)) {
+                    assert.match(
+                        link,
+                        new RegExp(
+                            `^https://xmpp\\.johansson\\.example:${5443 + offset}/welcome\\?[\\w-]{20,}$`,
+                        ),
+                    );
+                    assert.ok(output.includes(`${jid}  ${link}`), `${jid}'s link is not printed`);
+                }
+                assert.match(output, /family@conference\.johansson\.example {2}\(Family\)/);
+                assert.match(output, /relatives@conference\.johansson\.example {2}\(Relatives\)/);
+                const names = ["", "xmpp.", "conference.", "upload."].map(
+                    (name) => `${name}johansson.example`,
+                );
+                assert.ok(output.includes(`echo "127.0.0.1 ${names.join(" ")}" | sudo tee -a /etc/hosts`));
+                const sheets = readFileSync(join(state, "welcome-sheets.html"), "utf8");
+                for (const link of Object.values(links)) assert.ok(sheets.includes(link));
+                assert.equal(statSync(join(state, "welcome-sheets.html")).mode & 0o777, 0o600);
+                if (chromiumInstalled()) {
+                    assert.equal(statSync(join(state, "welcome-sheets.pdf")).mode & 0o777, 0o600);
+                }
+
                 const exited = new Promise((resolve) => child.once("exit", resolve));
                 // Ctrl-C in a terminal signals the whole foreground group: npm, its shell and the script.
                 process.kill(-(child.pid ?? 0), "SIGINT");
@@ -189,6 +227,55 @@ describe("npm start", { skip: missingTools([PROSODY]) }, () => {
                 if (child.exitCode === null && child.signalCode === null)
                     process.kill(-(child.pid ?? 0), "SIGKILL");
                 rmSync(state, { recursive: true, force: true });
+            }
+        },
+    );
+});
+
+describe("npm start, when Prosody cannot start", { skip: missingTools([PROSODY]) }, () => {
+    it("shows what Prosody said", () => {
+        const state = mkdtempSync(join(tmpdir(), "start-"));
+        try {
+            // A directory where Prosody's pidfile goes: Prosody stops at once, saying why.
+            mkdirSync(join(state, "prosody.pid"));
+            const offset = 24000 + (process.pid % 2000);
+            const result = spawnSync(
+                "npm",
+                ["start", "--", "--state", state, "--port-offset", String(offset)],
+                { cwd: ROOT, encoding: "utf8", timeout: 60_000 },
+            );
+            assert.equal(result.status, 1, result.stdout + result.stderr);
+            assert.match(result.stderr, /did not start listening on 127\.0\.0\.1:\d+ \(it exited with 1\)/);
+            assert.match(result.stderr, /Couldn't write pidfile at .*prosody\.pid.*Is a directory/);
+        } finally {
+            rmSync(state, { recursive: true, force: true });
+        }
+    });
+
+    it(
+        "says which directory keeps Debian's prosody user out, when run as root",
+        {
+            skip:
+                process.getuid?.() === 0
+                    ? false
+                    : "needs root: only root's try-out runs Prosody as another user",
+        },
+        () => {
+            const home = mkdtempSync(join(tmpdir(), "private-home-"));
+            try {
+                chmodSync(home, 0o700);
+                const result = spawnSync(
+                    "npm",
+                    ["start", "--", "--state", join(home, "state"), "--port-offset", "25000"],
+                    { cwd: ROOT, encoding: "utf8", timeout: 60_000 },
+                );
+                assert.equal(result.status, 1, result.stdout + result.stderr);
+                assert.match(
+                    result.stderr,
+                    new RegExp(`prosody user, which cannot enter ${home} \\(mode 0700\\)`),
+                );
+            } finally {
+                rmSync(home, { recursive: true, force: true });
             }
         },
     );

@@ -118,23 +118,31 @@ class PasswordChosen extends Error {}
  * `<preauth xmlns="urn:xmpp:pars:0"/>`), then in-band registration (XEP-0077) of the account with
  * the new password. Resolves once the server accepted both; rejects with the server's error.
  */
-export async function choosePasswordInApp(
+export function choosePasswordInApp(
     endpoint: XmppEndpoint,
     welcome: WelcomeUri,
     password: string,
 ): Promise<void> {
-    const [username, domain] = welcome.jid.split("@");
+    return registerInApp(endpoint, welcome.jid, password, welcome.token);
+}
+
+/** In-band registration (XEP-0077) as an app sends it, after the link's token when it has one. */
+export async function registerInApp(
+    endpoint: XmppEndpoint,
+    jid: string,
+    password: string,
+    token?: string,
+): Promise<void> {
+    const [username, domain] = jid.split("@");
     const xmpp = client({
         service: `xmpp://${endpoint.host}:${endpoint.port}`,
         domain,
         credentials: async () => {
-            await xmpp.iqCaller.request(
-                xml(
-                    "iq",
-                    { type: "set" },
-                    xml("preauth", { xmlns: "urn:xmpp:pars:0", token: welcome.token }),
-                ),
-            );
+            if (token !== undefined) {
+                await xmpp.iqCaller.request(
+                    xml("iq", { type: "set" }, xml("preauth", { xmlns: "urn:xmpp:pars:0", token })),
+                );
+            }
             await xmpp.iqCaller.request(
                 xml(
                     "iq",
