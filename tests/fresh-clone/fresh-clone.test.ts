@@ -150,6 +150,10 @@ async function familyChats(stateDir: string, output: string): Promise<void> {
     const pappaSession = await loginAt(endpoint, pappa, credentials[pappa], "fresh-clone");
     const mammaSession = await loginAt(endpoint, mamma, chosen, "fresh-clone");
     try {
+        // Mamma's app comes online (messages to her address go to the apps that are); the roster
+        // query's answer shows the server has handled that.
+        await mammaSession.xmpp.send(xml("presence"));
+        await mammaSession.roster();
         const body = `Hello from a fresh clone, ${randomBytes(4).toString("hex")}`;
         await pappaSession.xmpp.send(xml("message", { to: mamma, type: "chat" }, xml("body", {}, body)));
         await mammaSession.waitFor(
