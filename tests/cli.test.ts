@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { dump } from "js-yaml";
 import { chromiumInstalled } from "../scripts/chromium";
-import { portOpen } from "../scripts/local-server";
+import { localHost, portOpen } from "../scripts/local-server";
 import { missingTools, PROSODY } from "./support/tools";
 import { hasTool } from "./support/tools";
 
@@ -230,6 +230,23 @@ describe("npm start", { skip: missingTools([PROSODY]) }, () => {
             }
         },
     );
+});
+
+describe("README on npm start", () => {
+    it("lists every port --port-offset moves, and nothing else", () => {
+        const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+        const sentence = /The offset moves every port the try-out opens by n: ([^;]*);/.exec(readme)?.[1];
+        assert.ok(sentence, "README no longer lists the ports the offset moves");
+        const documented = (sentence.match(/\b\d{4}\b/g) ?? []).map(Number).sort();
+        const moved = Object.entries(localHost("/state", 0).listeners)
+            .filter(([, value]) => typeof value === "number")
+            .map(([, port]) => Number(port))
+            .sort();
+        assert.deepEqual(documented, moved);
+        for (const [name, port] of Object.entries(localHost("/state", 7).listeners)) {
+            if (typeof port === "number") assert.ok(moved.includes(port - 7), `${name} does not move`);
+        }
+    });
 });
 
 describe("npm start, when Prosody cannot start", { skip: missingTools([PROSODY]) }, () => {

@@ -4,7 +4,7 @@
  * it), with the machine's own Node and npm and the default ports; as root with the clone in root's
  * home, and as an ordinary user with the clone in theirs. Then the family chats: one member logs in
  * with the generated password, another goes from the QR code on their printed welcome sheet to a
- * password of their own, and they exchange a message.
+ * password of their own, and they exchange a message and a photo.
  */
 import assert from "node:assert/strict";
 import { ChildProcess, spawn, spawnSync } from "node:child_process";
@@ -16,6 +16,7 @@ import { getCACertificates, setDefaultCACertificates } from "node:tls";
 import { after, describe, it } from "node:test";
 import { xml } from "@xmpp/client";
 import { portOpen } from "../../scripts/local-server";
+import { httpsAt } from "../support/https";
 import { missingTools, PROSODY } from "../support/tools";
 import { choosePasswordInApp, decodeQrCodes, WELCOME_TOOLS, welcomeUriOf } from "../support/welcome";
 import { loginAt } from "../support/xmpp";
@@ -110,8 +111,8 @@ async function pressCtrlC(child: ChildProcess): Promise<void> {
 
 /**
  * The family chats: Pappa logs in with his generated password; Mamma scans the QR code on her
- * printed welcome sheet, chooses her own password in an app with it and logs in; a message goes
- * from one to the other.
+ * printed welcome sheet, chooses her own password in an app with it and logs in; a message and a
+ * photo go from one to the other.
  */
 async function familyChats(stateDir: string, output: string): Promise<void> {
     const credentials = JSON.parse(readFileSync(join(stateDir, "credentials.json"), "utf8")) as Record<
@@ -160,6 +161,54 @@ async function familyChats(stateDir: string, output: string): Promise<void> {
             (stanza) => stanza.is("message") && stanza.getChildText("body") === body,
             "Pappa's message",
         );
+
+        // A photo, as a desktop app shares it (XEP-0363) once the two steps `npm start` printed are
+        // done: the upload host resolves by the /etc/hosts line, and the try-out's CA is trusted.
+        const hostsLine = /echo "(\S+) ([^"]+)" \| sudo tee -a \/etc\/hosts/.exec(output);
+        assert.ok(hostsLine, "npm start does not print the /etc/hosts line");
+        const [address, names] = [hostsLine[1], hostsLine[2].split(" ")];
+        const photo = randomBytes(50_000);
+        const slot = await pappaSession.xmpp.iqCaller.request(
+            xml(
+                "iq",
+                { type: "get", to: "upload.johansson.example" },
+                xml("request", {
+                    xmlns: "urn:xmpp:http:upload:0",
+                    filename: "midsommar.jpg",
+                    size: String(photo.length),
+                    "content-type": "image/jpeg",
+                }),
+            ),
+        );
+        const put = slot.getChild("slot")?.getChild("put");
+        const get = slot.getChild("slot")?.getChild("get")?.attrs.url ?? "";
+        assert.ok(names.includes(new URL(get).hostname), `${get}: its host is not in the /etc/hosts line`);
+        const headers = Object.fromEntries(
+            (put?.getChildren("header") ?? []).map((header) => [header.attrs.name ?? "", header.text()]),
+        );
+        const uploaded = await httpsAt(address, put?.attrs.url ?? "", "PUT", photo, {
+            "content-type": "image/jpeg",
+            ...headers,
+        });
+        assert.equal(uploaded.status, 201);
+        await pappaSession.xmpp.send(
+            xml(
+                "message",
+                { to: mamma, type: "chat" },
+                xml("body", {}, get),
+                xml("x", { xmlns: "jabber:x:oob" }, xml("url", {}, get)),
+            ),
+        );
+        const shared = await mammaSession.waitFor(
+            (stanza) => stanza.is("message") && stanza.getChildText("body") === get,
+            "Pappa's photo",
+        );
+        const fetched = await httpsAt(
+            address,
+            shared.getChild("x", "jabber:x:oob")?.getChildText("url") ?? "",
+            "GET",
+        );
+        assert.ok(fetched.body.equals(photo), "the photo came back different");
     } finally {
         await Promise.allSettled([pappaSession.stop(), mammaSession.stop()]);
     }
