@@ -240,7 +240,7 @@ describe("README's two commands on a fresh clone", { skip: skipReason() }, () =>
         it(
             `bring the family server up and let two members chat, as ${who}`,
             { timeout: 420_000 },
-            async () => {
+            async (t) => {
                 assert.equal(
                     await portOpen(5222),
                     false,
@@ -251,7 +251,11 @@ describe("README's two commands on a fresh clone", { skip: skipReason() }, () =>
                 let stateDir: string | undefined;
                 let started: Awaited<ReturnType<typeof runReadmeCommands>> | undefined;
                 try {
+                    const start = Date.now();
                     started = await runReadmeCommands(runAs, clone);
+                    t.diagnostic(
+                        `README's commands brought the server up in ${(Date.now() - start) / 1000} s`,
+                    );
                     const output = started.output();
                     stateDir = dirname(/^Accounts \(also in (.+)\):$/m.exec(output)?.[1] ?? "");
                     assert.ok(existsSync(join(stateDir, "credentials.json")), output);
