@@ -33,7 +33,9 @@ export const members = model.members.map((member) => ({
         .filter((group) => group.members.includes(member.username))
         .map((group) => group.name),
 }));
-/** Each member's initial password: `pulumi stack output --show-secrets passwords`. */
+/** Each member's welcome link: `pulumi stack output --show-secrets welcomeLinks`. */
+export const welcomeLinks = provisioning.welcomeLinks;
+/** Each member's initial password, the fallback: `pulumi stack output --show-secrets passwords`. */
 export const passwords = provisioning.passwords;
 export const dnsRecords = dns.records;
 /** For a DNS provider other than Cloudflare: paste these lines into the zone. */

@@ -7,6 +7,7 @@ import { renderObtainCertificate, renderStoreDnsCredentials } from "../render/ce
 import { renderDisableAccount, renderEnsureAccount, renderEraseAccount } from "../render/accounts";
 import { renderSyncCallSecret } from "../render/calls";
 import { renderServerFamilyFiles } from "../render/server-files";
+import { renderWelcomeLink } from "../render/welcome";
 import { ServerConnection } from "./family-server";
 
 export interface FamilyProvisioningArgs {
@@ -24,13 +25,15 @@ export interface FamilyProvisioningArgs {
 /**
  * The steps run over SSH after the server exists: wait for its first boot, keep the family's files
  * and the group chats equal to the rendered ones, hand certbot its DNS token and get the
- * certificate, give coturn and Prosody the calls secret, and create (or, when a member leaves the
- * config, delete) each member's account.
+ * certificate, give coturn and Prosody the calls secret, create (or, when a member leaves the
+ * config, disable) each member's account, and give each member a welcome link.
  * Secrets travel on stdin only: never in user data, logs, or clear in state.
  */
 export class FamilyProvisioning extends pulumi.ComponentResource {
-    /** `{ jid: initial password }`, secret. */
+    /** `{ jid: initial password }`, secret: the fallback for a member who has no use for a link. */
     public readonly passwords: pulumi.Output<Record<string, string>>;
+    /** `{ jid: welcome link }`, secret: each member chooses their own password with theirs. */
+    public readonly welcomeLinks: pulumi.Output<Record<string, string>>;
 
     constructor(name: string, args: FamilyProvisioningArgs, opts?: pulumi.ComponentResourceOptions) {
         super("family-xmpp:index:FamilyProvisioning", name, {}, opts);
@@ -114,6 +117,7 @@ export class FamilyProvisioning extends pulumi.ComponentResource {
         // No trigger on the server here: accounts live on the data volume and survive a rebuild,
         // and a replaced account command would run its delete step on the new server.
         const passwords: Record<string, pulumi.Output<string>> = {};
+        const welcomeLinks: Record<string, pulumi.Output<string>> = {};
         for (const member of model.members) {
             const jid = jidOf(model, member.username);
             const password = new random.RandomPassword(
@@ -124,7 +128,7 @@ export class FamilyProvisioning extends pulumi.ComponentResource {
                 },
                 { parent: this },
             );
-            new command.remote.Command(
+            const account = new command.remote.Command(
                 `${name}-account-${member.username}`,
                 {
                     connection,
@@ -137,6 +141,18 @@ export class FamilyProvisioning extends pulumi.ComponentResource {
                 { parent: this, dependsOn: [familyFiles] },
             );
             passwords[jid] = password.result;
+            // Made once per member; `pulumi up --replace` on this step gives them a fresh link and
+            // ends their older ones, touching nobody else. Its stdout is the link: never logged.
+            const welcome = new command.remote.Command(
+                `${name}-welcome-${member.username}`,
+                {
+                    connection,
+                    create: renderWelcomeLink(model, member.username),
+                    logging: "stderr",
+                },
+                { parent: this, dependsOn: [account], additionalSecretOutputs: ["stdout"] },
+            );
+            welcomeLinks[jid] = welcome.stdout.apply((stdout) => stdout.trim());
         }
 
         // Erasing is never a side effect of an edit: only a former member listed with erase: true.
@@ -153,6 +169,7 @@ export class FamilyProvisioning extends pulumi.ComponentResource {
         }
 
         this.passwords = pulumi.secret(pulumi.all(passwords));
-        this.registerOutputs({ passwords: this.passwords });
+        this.welcomeLinks = pulumi.secret(pulumi.all(welcomeLinks));
+        this.registerOutputs({ passwords: this.passwords, welcomeLinks: this.welcomeLinks });
     }
 }

@@ -46,6 +46,9 @@ modules_enabled = {
     "ping"; "time"; "uptime"; "version"; "limits"; "server_contact_info";
     -- Members change their own password from their app; nobody signs up (see allow_registration)
     "register";
+    -- Welcome links: each member's personal link lets them choose their own password, in an app
+    -- (XEP-0401) or on a web page, for the account the config made for them (family_welcome)
+    "invites"; "invites_register"; "invites_page"; "register_apps"; "http_libjs"; "family_welcome";
     -- An erased account's username is never given to someone else
     "tombstones";
     {{ CALLS_MODULES }}
@@ -53,8 +56,11 @@ modules_enabled = {
     "admin_adhoc"; "admin_shell";
 }
 
--- Nobody creates an account from an app: accounts come from the family's stack config.
+-- Nobody creates an account from an app: accounts come from the family's stack config. In-band
+-- registration takes only a welcome link, which sets the password of the account it was made for
+-- and nothing else (mod_family_welcome).
 allow_registration = false
+registration_invite_only = true
 
 -- Mozilla's "intermediate" TLS profile, built into Prosody 13: TLS 1.2 and 1.3, forward-secret
 -- AEAD ciphers only.
@@ -96,6 +102,16 @@ log = {
 Include "{{ SECRETS_DIR }}/*.cfg.lua"
 
 VirtualHost "{{ DOMAIN }}"
+    -- Welcome links open pages on the server's own name: the domain itself is the family's website.
+    http_host = "{{ HOSTNAME }}"
+    http_external_url = "{{ WELCOME_BASE_URL }}"
+    http_paths = {
+        invites_page = "/welcome";
+        -- Where mod_invites_page sends apps without XEP-0401 support, and "register manually".
+        family_welcome = "/register";
+    }
+    -- The apps a welcome page offers, those for the device it is opened on first.
+    site_apps_show = { "conversations", "monal", "siskin-im", "beagle-im", "gajim", "dino" }
 
 -- Group chats: one room per family group (kept in step with the groups by the provisioning step),
 -- and any room a family member creates. Nobody from elsewhere can create rooms here.

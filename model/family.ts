@@ -1,3 +1,5 @@
+import { Language } from "./known-values";
+
 /** The validated model of one family's messenger: everything the render layer needs, nothing Pulumi. */
 export interface FamilyModel {
     /** The JID domain, e.g. `johansson.me`: every member is `<username>@<domain>`. */
@@ -30,6 +32,7 @@ export interface FamilyModel {
     /** Voice and video calls through the family's own STUN/TURN server; absent when turned off. */
     readonly calls?: CallSettings;
     readonly certificates: CertificateSettings;
+    readonly welcome: WelcomeSettings;
     /** The family's hosted mailboxes on the same domain, if any. */
     readonly mail?: MailSettings;
 }
@@ -57,6 +60,17 @@ export interface CertificateSettings {
     readonly allowWildcard: boolean;
     /** CAs besides Let's Encrypt that may issue for the domain (e.g. the website's). */
     readonly extraCaaIssuers: readonly string[];
+}
+
+/**
+ * How members join: a personal welcome link (XEP-0401) with which they choose their own password
+ * for the account the config made for them.
+ */
+export interface WelcomeSettings {
+    /** How many days a link stays valid; each link works once. */
+    readonly linkDays: number;
+    /** The language of the welcome sheets and of the page where a member chooses a password. */
+    readonly language: Language;
 }
 
 export type DmarcPolicy = "none" | "quarantine" | "reject";

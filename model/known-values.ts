@@ -77,7 +77,17 @@ export const DEFAULTS = {
     callRelayPorts: { min: 49152, max: 49407 },
     letsEncryptStaging: false,
     allowWildcardCertificates: false,
+    /** A week: time to post a printed sheet to grandmother, short enough that a lost one goes stale. */
+    welcomeLinkDays: 7,
+    language: "en",
 } as const;
+
+/** The most days a welcome link may stay valid: a link is a key to an account until it is used. */
+export const MAX_WELCOME_LINK_DAYS = 90;
+
+/** The languages of the welcome sheets and the password page, with their names in English. */
+export const LANGUAGES = { en: "English", nb: "Norwegian Bokmål" } as const;
+export type Language = keyof typeof LANGUAGES;
 
 /** Hetzner's limits for a volume, in GB. */
 export const VOLUME_SIZE_LIMITS = { min: 10, max: 10240 } as const;

@@ -12,6 +12,9 @@ import {
     DEFAULTS,
     HETZNER_LOCATIONS,
     HETZNER_SERVER_TYPES,
+    Language,
+    LANGUAGES,
+    MAX_WELCOME_LINK_DAYS,
     SERVER_PORTS,
     VOLUME_SIZE_LIMITS,
 } from "./known-values";
@@ -62,6 +65,8 @@ export const CONFIG_KEYS = [
     "letsEncryptStaging",
     "allowWildcardCertificates",
     "extraCaaIssuers",
+    "welcomeLinkDays",
+    "language",
     "mail",
 ] as const;
 
@@ -208,6 +213,8 @@ export function parseFamilyConfig(raw: Readonly<Record<string, unknown>>): Famil
         caaIssuerProblem,
         report,
     );
+    const linkDays = readWelcomeLinkDays(raw.welcomeLinkDays, report);
+    const language = readLanguage(raw.language, report);
     const mail = readMail(raw.mail, domain ?? "", report);
 
     if (problems.length > 0 || !domain || !hostname || !dnsZone) {
@@ -230,6 +237,7 @@ export function parseFamilyConfig(raw: Readonly<Record<string, unknown>>): Famil
             uploads: { sizeLimitMb, dailyQuotaMb },
             ...(calls ? { calls: { relayPorts } } : {}),
             certificates: { ...(acmeEmail ? { acmeEmail } : {}), staging, allowWildcard, extraCaaIssuers },
+            welcome: { linkDays, language },
             ...(mail ? { mail } : {}),
         },
     };
@@ -536,6 +544,30 @@ function readMegabytes(key: string, value: unknown, fallback: number, report: Re
         return fallback;
     }
     return value;
+}
+
+function readWelcomeLinkDays(value: unknown, report: Report): number {
+    if (value === undefined) return DEFAULTS.welcomeLinkDays;
+    if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > MAX_WELCOME_LINK_DAYS) {
+        report(
+            "welcomeLinkDays",
+            `must be a whole number of days from 1 to ${MAX_WELCOME_LINK_DAYS}, not ${describe(value)}`,
+        );
+        return DEFAULTS.welcomeLinkDays;
+    }
+    return value;
+}
+
+function readLanguage(value: unknown, report: Report): Language {
+    if (value === undefined) return DEFAULTS.language;
+    if (typeof value === "string" && Object.hasOwn(LANGUAGES, value)) return value as Language;
+    const choices = Object.entries(LANGUAGES).map(([code, name]) => `"${code}" (${name})`);
+    report(
+        "language",
+        `${describe(value)} is not a language the welcome sheets come in; ` +
+            `choose ${choices.slice(0, -1).join(", ")} or ${choices[choices.length - 1]}`,
+    );
+    return DEFAULTS.language;
 }
 
 const MIN_RELAY_PORTS = 16;

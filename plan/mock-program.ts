@@ -36,11 +36,15 @@ const declared: Declared[] = [];
 const options: {
     type: string;
     name: string;
+    urn: string;
     protect: boolean;
     ignoreChanges: string[];
     deleteBeforeReplace: boolean;
+    additionalSecretOutputs: string[];
     dependsOn: string[];
 }[] = [];
+/** Each resource whose URN (as `pulumi up --replace` names it) goes into its options entry. */
+const resources: { seen: { urn: string }; resource: pulumi.Resource }[] = [];
 
 /**
  * What the clouds would answer. The boot test points the "server" at its container and hands in a
@@ -76,6 +80,9 @@ const fakeOutputs: Record<
             .join("")}`,
     }),
     "cloudflare:index/apiToken:ApiToken": (name) => ({ value: `cf-token-${name}` }),
+    // What the welcome-link step prints on the server: the member's link.
+    "command:remote:Command": (name) =>
+        name.includes("-welcome-") ? { stdout: `https://xmpp.example/welcome?token-of-${name}\n` } : {},
 };
 
 pulumi.runtime.setAllConfig(JSON.parse(process.env.FAMILY_XMPP_TEST_CONFIG ?? "{}"));
@@ -127,17 +134,23 @@ pulumi.runtime.setMocks(
 
 const recordOptions = () =>
     pulumi.runtime.registerStackTransformation((args) => {
-        options.push({
+        const seen = {
             type: args.type,
             name: args.name,
+            urn: "",
             protect: args.opts.protect === true,
             ignoreChanges: args.opts.ignoreChanges ?? [],
             deleteBeforeReplace:
                 (args.opts as { deleteBeforeReplace?: boolean }).deleteBeforeReplace === true,
+            additionalSecretOutputs:
+                (args.opts as { additionalSecretOutputs?: string[] }).additionalSecretOutputs ?? [],
             dependsOn: ([] as unknown[])
                 .concat(args.opts.dependsOn ?? [])
                 .map((r) => (r as { __name?: string }).__name ?? "?"),
-        });
+        };
+        options.push(seen);
+        // The URN is set once the transformation has returned.
+        resources.push({ seen, resource: args.resource });
         return undefined;
     });
 
@@ -176,6 +189,9 @@ async function main(): Promise<void> {
             ),
             secret: await pulumi.isSecret(output),
         };
+    }
+    for (const { seen, resource } of resources) {
+        seen.urn = await new Promise<string>((done) => resource.urn.apply((urn) => done(urn)));
     }
     await new Promise((done) => setTimeout(done, 200));
     process.stdout.write(JSON.stringify({ declared, options, outputs }));

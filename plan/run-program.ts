@@ -12,9 +12,13 @@ export interface DeclaredResource {
 export interface ResourceOptionsSeen {
     readonly type: string;
     readonly name: string;
+    /** The resource's URN, as `pulumi up --replace` takes it (the mock stack is called "test"). */
+    readonly urn: string;
     readonly protect: boolean;
     readonly ignoreChanges: string[];
     readonly deleteBeforeReplace: boolean;
+    /** Outputs the engine keeps secret although the provider returns them in clear. */
+    readonly additionalSecretOutputs: string[];
     readonly dependsOn: string[];
 }
 

@@ -14,6 +14,9 @@ export function serverPackages(model: FamilyModel): string[] {
     return [
         "prosody",
         "prosody-modules",
+        // What the welcome page (mod_invites_page) styles itself with, served by mod_http_libjs.
+        "libjs-bootstrap4",
+        "libjs-jquery",
         "lua-unbound",
         "openssl",
         "unattended-upgrades",

@@ -2,6 +2,7 @@ import { conferenceHost, FamilyModel, jidOf, uploadHost } from "../model/family"
 import { renderProsodyCallSettings } from "./calls";
 import { ServerHost } from "./layout";
 import { fillTemplate, luaString } from "./template";
+import { welcomeBaseUrl } from "./welcome";
 
 export function renderProsodyConfig(model: FamilyModel, host: ServerHost): string {
     const { paths, listeners } = host;
@@ -20,6 +21,8 @@ export function renderProsodyConfig(model: FamilyModel, host: ServerHost): strin
         ARCHIVE_EXPIRES_AFTER: model.archiveRetention === "forever" ? "never" : model.archiveRetention,
         ADMIN_ADDRESSES: adminAddresses.join(", "),
         DOMAIN: model.domain,
+        HOSTNAME: model.hostname,
+        WELCOME_BASE_URL: welcomeBaseUrl(model, host),
         CONFERENCE_HOST: conferenceHost(model),
         ADMIN_JIDS: admins.join(", "),
         DATA_PATH: paths.dataPath,

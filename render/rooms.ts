@@ -37,8 +37,9 @@ export function familyRooms(model: FamilyModel): FamilyRoom[] {
 }
 
 /**
- * What the project's Prosody module (config-templates/mod_family_xmpp.lua) keeps the server in step
- * with: the rooms with their member lists, and each member's name and rooms for their bookmarks.
+ * What the project's Prosody modules (config-templates/mod_family_xmpp.lua, mod_family_welcome.lua)
+ * keep the server in step with: the rooms with their member lists, each member's name and rooms for
+ * their bookmarks, and how long a welcome link stays valid.
  * JSON, so that nothing from the config is ever read as code on the server.
  */
 export function renderFamilyFile(model: FamilyModel): string {
@@ -50,5 +51,7 @@ export function renderFamilyFile(model: FamilyModel): string {
             return [member.username, { name: member.name, rooms: memberRooms }];
         }),
     );
-    return `${JSON.stringify({ conference: conferenceHost(model), rooms, members }, null, 2)}\n`;
+    // How long a welcome link stays valid (config-templates/mod_family_welcome.lua).
+    const welcome = { link_seconds: model.welcome.linkDays * 86400 };
+    return `${JSON.stringify({ conference: conferenceHost(model), rooms, members, welcome }, null, 2)}\n`;
 }

@@ -5,6 +5,7 @@ import { renderFamilyFile } from "./rooms";
 import { LETSENCRYPT_ON_VOLUME, renderImportHookFile } from "./certificates";
 import { renderTurnServerConfig } from "./calls";
 import { fillTemplate, renderScript, shellWord } from "./template";
+import { renderWelcomePage } from "./welcome";
 
 export const FIRST_BOOT_SCRIPT = "/usr/local/sbin/family-xmpp-first-boot";
 /** apt's retries for every apt run on the server: first boot, the calls step, security updates. */
@@ -32,6 +33,11 @@ export function renderFamilyFiles(model: FamilyModel, host: ServerHost = PRODUCT
             `${paths.prosodyModulesDir}/mod_family_xmpp.lua`,
             fillTemplate("mod_family_xmpp.lua", {}),
         ),
+        prosodyFile(
+            `${paths.prosodyModulesDir}/mod_family_welcome.lua`,
+            fillTemplate("mod_family_welcome.lua", {}),
+        ),
+        prosodyFile(`${paths.prosodyModulesDir}/family_welcome.html`, renderWelcomePage(model)),
     ];
 }
 

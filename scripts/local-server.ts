@@ -8,10 +8,13 @@ import {
     mkdirSync,
     openSync,
     readFileSync,
+    statSync,
     writeFileSync,
 } from "node:fs";
 import { connect } from "node:net";
-import { join, resolve } from "node:path";
+import { once } from "node:events";
+import { dirname, join, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { FamilyModel, jidOf } from "../model/family";
 import { certificateNames } from "../render/certificates";
 import { Listeners, PRODUCTION_HOST, ServerFile, ServerHost, ServerPaths } from "../render/layout";
@@ -19,6 +22,7 @@ import { renderSyncFamilyFiles, secretOnStdin } from "../render/provisioning";
 import { renderDisableAccount, renderEnsureAccount, renderEraseAccount } from "../render/accounts";
 import { renderSyncCallSecret } from "../render/calls";
 import { renderFamilyFiles } from "../render/server-files";
+import { renderWelcomeLink } from "../render/welcome";
 import { shellWord } from "../render/template";
 
 /**
@@ -37,6 +41,10 @@ export interface LocalServer {
     readonly caCertificate: string;
     /** `{ jid: password }` for every member. */
     readonly credentials: Readonly<Record<string, string>>;
+    /** `{ jid: link }`: every member's welcome link, made at start (also in welcome-links.json). */
+    readonly welcomeLinks: Readonly<Record<string, string>>;
+    /** A fresh welcome link for one member, as the provisioning step makes it; older ones stop working. */
+    newWelcomeLink(username: string): string;
     /**
      * What `pulumi up` does after the family config changed: the family files written and read
      * again, accounts created for new members and deleted for removed ones.
@@ -61,6 +69,12 @@ export interface LocalServerOptions {
 export class LocalServerError extends Error {}
 
 const RUNS_AS_ROOT = process.getuid?.() === 0;
+
+/**
+ * Where the try-out keeps its state when run as root: Prosody then runs as Debian's `prosody` user,
+ * which cannot enter a private home such as /root, where a clone of this repository may well be.
+ */
+export const TRY_OUT_STATE_ROOT = "/var/lib/family-xmpp-try-out";
 
 export function prosodyInstalled(): boolean {
     return (
@@ -133,19 +147,23 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     const stateDir = resolve(options.stateDir);
     const host = localHost(stateDir, options.portOffset, options.turn?.address);
     const { paths, listeners } = host;
-    const dirs = [
+    for (const dir of [
         stateDir,
         paths.dataPath,
         paths.certificatesDir,
         paths.prosodySecretsDir,
         paths.prosodyModulesDir,
-    ];
-    for (const dir of dirs) mkdirSync(dir, { recursive: true, mode: 0o750 });
+    ]) {
+        makeDirectory(dir, 0o750);
+    }
     await refusePortInUse(listeners.c2sPort);
 
     const caCertificate = ensureCertificates(stateDir, paths.certificatesDir, model);
     for (const file of renderFamilyFiles(model, host)) writeServerFile(file);
-    if (RUNS_AS_ROOT) chownTree(stateDir);
+    if (RUNS_AS_ROOT) {
+        chownTree(stateDir);
+        refuseUnreachableConfig(paths.prosodyConfig);
+    }
     const turn = model.calls ? startCalls(model, host, stateDir, options.turn?.netns) : undefined;
 
     const prosody = startProsody(paths, stateDir);
@@ -160,6 +178,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
         await waitForPort(listeners.c2sPort, prosody, paths.logFile);
         await waitForAdminShell(host);
         const credentials = ensureAccounts(model, stateDir, host);
+        const welcomeLinks = writeWelcomeLinks(model, stateDir, host);
         let current = model;
         return {
             model,
@@ -169,6 +188,8 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
             listeners,
             caCertificate,
             credentials,
+            welcomeLinks,
+            newWelcomeLink: (username) => runScript(renderWelcomeLink(current, username, host)).trim(),
             applyFamilyChange(changed: FamilyModel) {
                 runScript(renderSyncFamilyFiles(changed, renderFamilyFiles(changed, host), host));
                 Object.assign(credentials, ensureAccounts(changed, stateDir, host));
@@ -229,6 +250,38 @@ function startCalls(
     });
     closeSync(log);
     return coturn;
+}
+
+/**
+ * `dir` with `mode`, and any missing parent with 0755: mkdirSync's `recursive` would give the parents
+ * `mode` too, and a parent only root may enter keeps Prosody's user out of everything below it.
+ */
+function makeDirectory(dir: string, mode: number): void {
+    const parent = dirname(dir);
+    if (!existsSync(parent)) makeDirectory(parent, 0o755);
+    if (!existsSync(dir)) mkdirSync(dir);
+    chmodSync(dir, mode);
+}
+
+/**
+ * As root, Prosody runs as Debian's `prosody` user, which cannot enter a private directory such as
+ * /root: say which directory keeps it out before starting it, instead of a Prosody that cannot
+ * find its config.
+ */
+function refuseUnreachableConfig(configFile: string): void {
+    const asProsody = (...test: string[]) =>
+        spawnSync("runuser", ["-u", "prosody", "--", "test", ...test], { stdio: "ignore" }).status === 0;
+    if (asProsody("-r", configFile)) return;
+    const parents: string[] = [];
+    for (let dir = dirname(configFile); dir !== dirname(dir); dir = dirname(dir)) parents.unshift(dir);
+    const closed = parents.find((dir) => !asProsody("-x", dir));
+    const mode = closed ? (statSync(closed).mode & 0o777).toString(8).padStart(4, "0") : "";
+    throw new LocalServerError(
+        `Prosody runs as Debian's prosody user, which cannot ${
+            closed ? `enter ${closed} (mode ${mode})` : `read ${configFile}`
+        }. Give --state a directory it can reach, such as ${TRY_OUT_STATE_ROOT}/<name> ` +
+            "(where `npm start` keeps it when run as root).",
+    );
 }
 
 function writeServerFile(file: ServerFile): void {
@@ -308,9 +361,19 @@ export function ensureCertificates(stateDir: string, certificatesDir: string, mo
     return readFileSync(caCert, "utf8");
 }
 
+/** What in the state directory is for whoever runs the try-out, never for Prosody's user. */
+export const PRIVATE_STATE_FILES = [
+    "ca.key",
+    "credentials.json",
+    "calls-secret",
+    "welcome-links.json",
+    "welcome-sheets.html",
+    "welcome-sheets.pdf",
+];
+
 function chownTree(dir: string): void {
     execFileSync("chown", ["-R", "prosody:prosody", dir]);
-    for (const file of [join(dir, "ca.key"), join(dir, "credentials.json"), join(dir, "calls-secret")]) {
+    for (const file of PRIVATE_STATE_FILES.map((name) => join(dir, name))) {
         if (existsSync(file)) chownSync(file, 0, 0);
     }
 }
@@ -319,7 +382,24 @@ function startProsody(paths: ServerPaths, stateDir: string): ChildProcess {
     const command = RUNS_AS_ROOT
         ? ["runuser", "-u", "prosody", "--", "prosody", "--config", paths.prosodyConfig, "-F"]
         : ["prosody", "--config", paths.prosodyConfig, "-F"];
-    return spawn(command[0], command.slice(1), { cwd: stateDir, stdio: ["ignore", "ignore", "pipe"] });
+    return keepRecentOutput(spawn(command[0], command.slice(1), { cwd: stateDir }));
+}
+
+/**
+ * The last few kilobytes a server wrote to stdout and stderr: where Prosody says why it cannot start
+ * (a config it cannot read, say) before it has a log file.
+ */
+const recentOutput = new WeakMap<ChildProcess, { text: string }>();
+
+function keepRecentOutput(server: ChildProcess): ChildProcess {
+    const kept = { text: "" };
+    const keep = (chunk: Buffer) => {
+        kept.text = (kept.text + chunk.toString()).slice(-4000);
+    };
+    server.stdout?.on("data", keep);
+    server.stderr?.on("data", keep);
+    recentOutput.set(server, kept);
+    return server;
 }
 
 function ensureAccounts(model: FamilyModel, stateDir: string, host: ServerHost): Record<string, string> {
@@ -336,13 +416,29 @@ function ensureAccounts(model: FamilyModel, stateDir: string, host: ServerHost):
     return credentials;
 }
 
-function runScript(script: string, stdin = ""): void {
+/** A fresh welcome link for every member, also written to `welcome-links.json` (0600). */
+function writeWelcomeLinks(model: FamilyModel, stateDir: string, host: ServerHost): Record<string, string> {
+    const links = Object.fromEntries(
+        model.members.map((member) => [
+            jidOf(model, member.username),
+            runScript(renderWelcomeLink(model, member.username, host)).trim(),
+        ]),
+    );
+    const file = join(stateDir, "welcome-links.json");
+    writeFileSync(file, `${JSON.stringify(links, null, 2)}\n`, { mode: 0o600 });
+    chmodSync(file, 0o600);
+    return links;
+}
+
+/** Runs a provisioning script as the step would, and returns what it printed. */
+function runScript(script: string, stdin = ""): string {
     const result = spawnSync("sh", ["-c", script], { input: stdin, encoding: "utf8" });
     if (result.status !== 0) {
         throw new LocalServerError(
             `a provisioning script failed (exit ${result.status}): ${result.stderr.trim()}`,
         );
     }
+    return result.stdout;
 }
 
 async function refusePortInUse(port: number): Promise<void> {
@@ -371,19 +467,23 @@ async function waitForPort(
     logFile: string,
     host = "127.0.0.1",
 ): Promise<void> {
-    let stderr = "";
-    server.stderr?.on("data", (chunk: Buffer) => {
-        stderr += chunk.toString();
-    });
     const deadline = Date.now() + 20_000;
     while (Date.now() < deadline) {
         if (server.exitCode !== null) break;
         if (await portOpen(port, host)) return;
         await new Promise((done) => setTimeout(done, 100));
     }
-    const log = existsSync(logFile) ? readFileSync(logFile, "utf8").split("\n").slice(-15).join("\n") : "";
+    // What it wrote just before exiting may still be in the pipes.
+    if (server.exitCode !== null) await Promise.race([once(server, "close"), sleep(1000)]);
+    const said = recentOutput.get(server)?.text.trim();
+    const log = existsSync(logFile) ? readFileSync(logFile, "utf8").trim().split("\n").slice(-15) : [];
     throw new LocalServerError(
-        `${server.spawnargs.join(" ")} did not start listening on ${host}:${port}.\n${stderr}${log}`,
+        [
+            `${server.spawnargs.join(" ")} did not start listening on ${host}:${port}` +
+                (server.exitCode !== null ? ` (it exited with ${server.exitCode}).` : "."),
+            ...(said ? ["It said:", said] : []),
+            ...(log.length > 0 ? [`The end of its log (${logFile}):`, ...log] : []),
+        ].join("\n"),
     );
 }
 

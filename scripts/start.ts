@@ -1,8 +1,21 @@
-import { join } from "node:path";
+import { createHash } from "node:crypto";
+import { chmodSync, writeFileSync } from "node:fs";
+import { basename, join } from "node:path";
 import { parseArgs } from "node:util";
 import { installProsody } from "./install-prosody";
 import { loadStackConfigOrExit } from "./load-stack-config";
-import { LocalServer, LocalServerError, prosodyInstalled, startLocalServer } from "./local-server";
+import { jidOf } from "../model/family";
+import { certificateNames } from "../render/certificates";
+import { familyRooms } from "../render/rooms";
+import { renderWelcomeSheets } from "../render/welcome-sheet";
+import { chromiumInstalled, printToPdf } from "./chromium";
+import {
+    LocalServer,
+    LocalServerError,
+    prosodyInstalled,
+    startLocalServer,
+    TRY_OUT_STATE_ROOT,
+} from "./local-server";
 
 /**
  * `npm start`: the family server on this machine, from a stack config, with no cloud account.
@@ -11,7 +24,7 @@ async function main(): Promise<void> {
     const { values } = parseArgs({
         options: {
             "stack-config": { type: "string", default: "Pulumi.dev.yaml" },
-            state: { type: "string", default: join(".state", "local") },
+            state: { type: "string", default: defaultStateDir() },
             "port-offset": { type: "string", default: "0" },
         },
     });
@@ -22,8 +35,9 @@ async function main(): Promise<void> {
         process.exit(2);
     }
     installProsodyIfMissing();
-    const server = await startLocalServer({ model, stateDir: values.state ?? ".state/local", portOffset });
-    printWelcome(server);
+    const server = await startLocalServer({ model, stateDir: values.state ?? defaultStateDir(), portOffset });
+    const sheets = writeWelcomeSheets(server);
+    printWelcome(server, sheets);
     const stop = async () => {
         console.log("\nStopping Prosody...");
         await server.stop();
@@ -43,21 +57,62 @@ function installProsodyIfMissing(): void {
     }
 }
 
-function printWelcome(server: LocalServer): void {
+/**
+ * `.state/local` in the clone; as root, where Debian's prosody user (which then runs Prosody) can
+ * reach it: a clone may well sit in a home only its owner may enter, such as /root.
+ */
+function defaultStateDir(): string {
+    if (process.getuid?.() !== 0) return join(".state", "local");
+    const clone = process.cwd();
+    const id = createHash("sha256").update(clone).digest("hex").slice(0, 8);
+    return join(TRY_OUT_STATE_ROOT, `${basename(clone)}-${id}`);
+}
+
+/** The printable welcome sheets: always as HTML, and as PDF where Debian's Chromium is installed. */
+function writeWelcomeSheets(server: LocalServer): string[] {
+    const html = renderWelcomeSheets(server.model, server.welcomeLinks);
+    const files = [join(server.stateDir, "welcome-sheets.html")];
+    writeFileSync(files[0], html, { mode: 0o600 });
+    if (chromiumInstalled()) {
+        const pdf = join(server.stateDir, "welcome-sheets.pdf");
+        try {
+            printToPdf(html, pdf);
+            files.push(pdf);
+        } catch (error) {
+            console.warn(`No PDF of the welcome sheets: ${(error as Error).message}`);
+        }
+    }
+    for (const file of files) chmodSync(file, 0o600);
+    return files;
+}
+
+function printWelcome(server: LocalServer, sheets: readonly string[]): void {
     const { model, listeners, stateDir } = server;
+    const names = certificateNames(model).join(" ");
     console.log(
         `\nThe family server for ${model.domain} runs on 127.0.0.1:${listeners.c2sPort} ` +
             "(Prosody, the same config the VPS gets).\n",
     );
     console.log("Accounts (also in " + join(stateDir, "credentials.json") + "):");
     for (const [jid, password] of Object.entries(server.credentials)) console.log(`  ${jid}  ${password}`);
+    console.log(
+        `\nWelcome links, each for one member to choose their own password, once (also in ` +
+            `${join(stateDir, "welcome-links.json")}; printable: ${sheets.join(", ")}):`,
+    );
+    for (const [jid, link] of Object.entries(server.welcomeLinks)) console.log(`  ${jid}  ${link}`);
+    console.log("\nGroup chats:");
+    for (const room of familyRooms(model)) console.log(`  ${room.jid}  (${room.name})`);
     console.log(`
-Connect a desktop app (Gajim, Dino) with one of these accounts:
+Connect a desktop app with one of these accounts:
   - Gajim: Add account > Advanced: "Use custom hostname and port": host 127.0.0.1, port ${listeners.c2sPort}.
-  - Dino: it looks up ${model.domain} in DNS; add "127.0.0.1 ${model.domain}" to /etc/hosts\
-${listeners.c2sPort === 5222 ? "" : " and use --port-offset 0"}.
-  The certificate is signed by a local CA made for this try-out (${join(stateDir, "ca.crt")}); \
-accept it when the app asks.
+  - Dino: it looks up ${model.domain} and connects to port 5222\
+${listeners.c2sPort === 5222 ? "" : ", so use it with --port-offset 0"}.
+  - profanity: /connect ${jidOf(model, model.members[0].username)} server 127.0.0.1 port ${listeners.c2sPort}.
+To share files and open welcome links here, once: make the family's names resolve to this machine,
+and trust the try-out's own CA (the apps' file transfers use the system's list; a browser asks):
+  echo "127.0.0.1 ${names}" | sudo tee -a /etc/hosts
+  sudo cp ${join(stateDir, "ca.crt")} /usr/local/share/ca-certificates/family-xmpp-try-out.crt \
+&& sudo update-ca-certificates
 Every member sees the others of their group in the contact list at once.${
         model.calls
             ? `

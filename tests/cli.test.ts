@@ -1,13 +1,23 @@
 /** The two commands a person runs without a cloud account: `npm run render` and `npm start`. */
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+    chmodSync,
+    existsSync,
+    mkdirSync,
+    mkdtempSync,
+    readFileSync,
+    rmSync,
+    statSync,
+    writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { dump } from "js-yaml";
 import { APT_RETRIES, BACKPORTS_SOURCE, InstallPlan, prosodyInstallPlan } from "../scripts/install-prosody";
-import { portOpen } from "../scripts/local-server";
+import { chromiumInstalled } from "../scripts/chromium";
+import { localHost, portOpen } from "../scripts/local-server";
 import { missingTools, PROSODY } from "./support/tools";
 import { hasTool } from "./support/tools";
 
@@ -189,8 +199,8 @@ describe("npm start's install of Prosody (as root, when it is missing)", () => {
 
 describe("npm start", { skip: missingTools([PROSODY]) }, () => {
     it(
-        "runs the family server from Pulumi.dev.yaml, writes the passwords, " +
-            "and stops Prosody cleanly on SIGTERM",
+        "runs the family server from Pulumi.dev.yaml, writes the passwords, the welcome links and " +
+            "their sheets, prints the rooms and how to reach the server, and stops Prosody cleanly",
         async () => {
             const state = mkdtempSync(join(tmpdir(), "start-"));
             const offset = 21000 + (process.pid % 2000);
@@ -230,6 +240,34 @@ describe("npm start", { skip: missingTools([PROSODY]) }, () => {
                 );
                 assert.equal(await portOpen(port), true);
 
+                const links = JSON.parse(readFileSync(join(state, "welcome-links.json"), "utf8")) as Record<
+                    string,
+                    string
+                >;
+                assert.deepEqual(Object.keys(links).sort(), Object.keys(credentials).sort());
+                assert.equal(statSync(join(state, "welcome-links.json")).mode & 0o777, 0o600);
+                for (const [jid, link] of Object.entries(links)) {
+                    assert.match(
+                        link,
+                        new RegExp(
+                            `^https://xmpp\\.johansson\\.example:${5443 + offset}/welcome\\?[\\w-]{20,}$`,
+                        ),
+                    );
+                    assert.ok(output.includes(`${jid}  ${link}`), `${jid}'s link is not printed`);
+                }
+                assert.match(output, /family@conference\.johansson\.example {2}\(Family\)/);
+                assert.match(output, /relatives@conference\.johansson\.example {2}\(Relatives\)/);
+                const names = ["", "xmpp.", "conference.", "upload."].map(
+                    (name) => `${name}johansson.example`,
+                );
+                assert.ok(output.includes(`echo "127.0.0.1 ${names.join(" ")}" | sudo tee -a /etc/hosts`));
+                const sheets = readFileSync(join(state, "welcome-sheets.html"), "utf8");
+                for (const link of Object.values(links)) assert.ok(sheets.includes(link));
+                assert.equal(statSync(join(state, "welcome-sheets.html")).mode & 0o777, 0o600);
+                if (chromiumInstalled()) {
+                    assert.equal(statSync(join(state, "welcome-sheets.pdf")).mode & 0o777, 0o600);
+                }
+
                 const exited = new Promise((resolve) => child.once("exit", resolve));
                 // Ctrl-C in a terminal signals the whole foreground group: npm, its shell and the script.
                 process.kill(-(child.pid ?? 0), "SIGINT");
@@ -241,6 +279,72 @@ describe("npm start", { skip: missingTools([PROSODY]) }, () => {
                 if (child.exitCode === null && child.signalCode === null)
                     process.kill(-(child.pid ?? 0), "SIGKILL");
                 rmSync(state, { recursive: true, force: true });
+            }
+        },
+    );
+});
+
+describe("README on npm start", () => {
+    it("lists every port --port-offset moves, and nothing else", () => {
+        const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+        const sentence = /The offset moves every port the try-out opens by n: ([^;]*);/.exec(readme)?.[1];
+        assert.ok(sentence, "README no longer lists the ports the offset moves");
+        const documented = (sentence.match(/\b\d{4}\b/g) ?? []).map(Number).sort();
+        const moved = Object.entries(localHost("/state", 0).listeners)
+            .filter(([, value]) => typeof value === "number")
+            .map(([, port]) => Number(port))
+            .sort();
+        assert.deepEqual(documented, moved);
+        for (const [name, port] of Object.entries(localHost("/state", 7).listeners)) {
+            if (typeof port === "number") assert.ok(moved.includes(port - 7), `${name} does not move`);
+        }
+    });
+});
+
+describe("npm start, when Prosody cannot start", { skip: missingTools([PROSODY]) }, () => {
+    it("shows what Prosody said", () => {
+        const state = mkdtempSync(join(tmpdir(), "start-"));
+        try {
+            // A directory where Prosody's pidfile goes: Prosody stops at once, saying why.
+            mkdirSync(join(state, "prosody.pid"));
+            const offset = 24000 + (process.pid % 2000);
+            const result = spawnSync(
+                "npm",
+                ["start", "--", "--state", state, "--port-offset", String(offset)],
+                { cwd: ROOT, encoding: "utf8", timeout: 60_000 },
+            );
+            assert.equal(result.status, 1, result.stdout + result.stderr);
+            assert.match(result.stderr, /did not start listening on 127\.0\.0\.1:\d+ \(it exited with 1\)/);
+            assert.match(result.stderr, /Couldn't write pidfile at .*prosody\.pid.*Is a directory/);
+        } finally {
+            rmSync(state, { recursive: true, force: true });
+        }
+    });
+
+    it(
+        "says which directory keeps Debian's prosody user out, when run as root",
+        {
+            skip:
+                process.getuid?.() === 0
+                    ? false
+                    : "needs root: only root's try-out runs Prosody as another user",
+        },
+        () => {
+            const home = mkdtempSync(join(tmpdir(), "private-home-"));
+            try {
+                chmodSync(home, 0o700);
+                const result = spawnSync(
+                    "npm",
+                    ["start", "--", "--state", join(home, "state"), "--port-offset", "25000"],
+                    { cwd: ROOT, encoding: "utf8", timeout: 60_000 },
+                );
+                assert.equal(result.status, 1, result.stdout + result.stderr);
+                assert.match(
+                    result.stderr,
+                    new RegExp(`prosody user, which cannot enter ${home} \\(mode 0700\\)`),
+                );
+            } finally {
+                rmSync(home, { recursive: true, force: true });
             }
         },
     );

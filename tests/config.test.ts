@@ -112,6 +112,17 @@ describe("a minimal family config", () => {
         });
     });
 
+    it("gives welcome links valid for a week, and welcome sheets in English, by default", () => {
+        assert.deepEqual(modelOf(family()).welcome, { linkDays: 7, language: "en" });
+    });
+
+    it("takes the family's language and how long its welcome links stay valid", () => {
+        assert.deepEqual(modelOf(family({ language: "nb", welcomeLinkDays: 14 })).welcome, {
+            linkDays: 14,
+            language: "nb",
+        });
+    });
+
     it("lets one person have several accounts", () => {
         const model = modelOf(
             family({
@@ -212,6 +223,30 @@ describe("config problems", () => {
             problemsOf(family({ calls: false, callRelayPorts: "60000-60099" })).map((p) => p.key),
             ["family-xmpp:callRelayPorts"],
         );
+    });
+
+    it("rejects a welcome link that would never expire, or expire at once", () => {
+        for (const days of [0, 91, 2.5, "7"]) {
+            assert.deepEqual(problemsOf(family({ welcomeLinkDays: days })), [
+                {
+                    key: "family-xmpp:welcomeLinkDays",
+                    message: `must be a whole number of days from 1 to 90, not ${
+                        typeof days === "string" ? `"${days}"` : days
+                    }`,
+                },
+            ]);
+        }
+    });
+
+    it("names the languages the welcome sheets come in", () => {
+        assert.deepEqual(problemsOf(family({ language: "no" })), [
+            {
+                key: "family-xmpp:language",
+                message:
+                    '"no" is not a language the welcome sheets come in; ' +
+                    'choose "en" (English) or "nb" (Norwegian Bokmål)',
+            },
+        ]);
     });
 
     it("names a missing domain and says how to set it", () => {
@@ -619,6 +654,8 @@ describe("the project's config schema (Pulumi.yaml)", () => {
             callRelayPorts: `"${callRelayPorts.min}-${callRelayPorts.max}"`,
             letsEncryptStaging: String(DEFAULTS.letsEncryptStaging),
             allowWildcardCertificates: String(DEFAULTS.allowWildcardCertificates),
+            welcomeLinkDays: String(DEFAULTS.welcomeLinkDays),
+            language: DEFAULTS.language,
         };
         assert.deepEqual(
             Object.fromEntries(Object.keys(expected).map((key) => [key, documented(key)])),

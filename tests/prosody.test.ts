@@ -480,11 +480,11 @@ describe("the family server on a real Prosody", { skip: skipReason }, () => {
         );
     });
 
-    it("refuses to register a new account in-band, and does not offer it", async () => {
+    it("refuses to register a new account in-band, which it offers only with a welcome link", async () => {
         const stream = await RawStream.open(server.listeners.c2sPort, DOMAIN);
         try {
             const features = await stream.startTls();
-            assert.doesNotMatch(features, /iq-register/);
+            assert.match(features, /<register xmlns=['"]urn:xmpp:ibr-token:0['"]\/>/);
             stream.send(
                 "<iq type='set' id='reg1'><query xmlns='jabber:iq:register'>" +
                     "<username>mallory</username><password>Secret-123</password></query></iq>",

@@ -4,7 +4,12 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { renderImportHook, renderObtainCertificate, renderStoreDnsCredentials } from "../render/certificates";
+import {
+    certificateNames,
+    renderImportHook,
+    renderObtainCertificate,
+    renderStoreDnsCredentials,
+} from "../render/certificates";
 import { HETZNER_USER_DATA_LIMIT, hetznerVolumeDevice, renderCloudInit } from "../render/cloud-init";
 import {
     DENIED_PEER_RANGES,
@@ -19,6 +24,7 @@ import { renderDisableAccount, renderEnsureAccount, renderEraseAccount } from ".
 import { renderSyncFamilyFiles, renderWaitForCloudInit } from "../render/provisioning";
 import { familyRooms, renderFamilyFile } from "../render/rooms";
 import { APT_RETRIES_FILE, renderServerFamilyFiles, renderServerFiles } from "../render/server-files";
+import { renderWelcomeLink, renderWelcomePage } from "../render/welcome";
 import { dump, load } from "js-yaml";
 import { readCloudConfig } from "./support/cloud-config";
 import { devFamily } from "./support/families";
@@ -52,8 +58,22 @@ describe("the Prosody config", () => {
         assert.match(config, /^s2s_secure_auth = true$/m);
     });
 
-    it("closes in-band registration", () => {
+    it("closes in-band registration to everything but welcome links", () => {
         assert.match(config, /^allow_registration = false$/m);
+        assert.match(config, /^registration_invite_only = true$/m);
+        assert.match(
+            config,
+            /"invites"; "invites_register"; "invites_page"; "register_apps"; "http_libjs"; "family_welcome";/,
+        );
+    });
+
+    it("serves welcome pages on the server's own name, which the certificate covers, not the domain", () => {
+        const host = /^VirtualHost "johansson\.example"\n([\s\S]*?)\n\n/m.exec(config)?.[1] ?? "";
+        assert.match(host, /^ {4}http_host = "xmpp\.johansson\.example"$/m);
+        assert.match(host, /^ {4}http_external_url = "https:\/\/xmpp\.johansson\.example\/"$/m);
+        assert.match(host, /^ {8}invites_page = "\/welcome";$/m);
+        assert.match(host, /^ {8}family_welcome = "\/register";$/m);
+        assert.ok(certificateNames(devFamily()).includes("xmpp.johansson.example"));
     });
 
     it("makes the admin members Prosody admins", () => {
@@ -98,6 +118,26 @@ describe("the Prosody config", () => {
         writeFileSync(file, config.replace(/^VirtualHost .*$/m, "").replace(/^Include .*$/m, ""));
         const result = spawnSync("luac5.4", ["-p", file], { encoding: "utf8" });
         assert.equal(result.status, 0, result.stderr);
+    });
+});
+
+describe("the welcome page", () => {
+    it("speaks the family's language, with Prosody's placeholders for the member", () => {
+        const english = renderWelcomePage(devFamily());
+        assert.match(english, /<html lang="en">/);
+        assert.match(english, /<h1>Choose your password<\/h1>/);
+        const norwegian = renderWelcomePage({ ...devFamily(), welcome: { linkDays: 7, language: "nb" } });
+        assert.match(norwegian, /<html lang="nb">/);
+        assert.match(norwegian, /<h1>Velg passordet ditt<\/h1>/);
+        assert.match(norwegian, /Hei \{name\}! Adressen din er <strong>\{jid\}<\/strong>/);
+        assert.doesNotMatch(norwegian, /\{\{/);
+    });
+
+    it("gets how long a link lasts from the family file", () => {
+        const family = JSON.parse(
+            renderFamilyFile({ ...devFamily(), welcome: { linkDays: 3, language: "en" } }),
+        );
+        assert.deepEqual(family.welcome, { link_seconds: 3 * 86400 });
     });
 });
 
@@ -311,6 +351,8 @@ describe("the cloud-init user data", () => {
                 "/etc/prosody/family-groups.txt",
                 "/etc/prosody/family.json",
                 "/usr/local/lib/family-xmpp/prosody-modules/mod_family_xmpp.lua",
+                "/usr/local/lib/family-xmpp/prosody-modules/mod_family_welcome.lua",
+                "/usr/local/lib/family-xmpp/prosody-modules/family_welcome.html",
             ],
         );
         for (const file of prosodyFiles) {
@@ -503,6 +545,7 @@ describe("the server's shell scripts", () => {
         "store-dns-credentials": renderStoreDnsCredentials(),
         "obtain-certificate": renderObtainCertificate(model),
         "sync-call-secret": renderSyncCallSecret(model),
+        "welcome-link": renderWelcomeLink(model, "åsa"),
     };
 
     for (const [name, script] of Object.entries(scripts)) {

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { before, describe, it } from "node:test";
 import { readCloudConfig } from "./support/cloud-config";
 import {
@@ -314,6 +316,34 @@ describe("provisioning over SSH", () => {
         assert.equal(resourceNamed(run, COMMAND, "family-account-anna").inputs.triggers, undefined);
     });
 
+    it("gives every member a welcome link after their account exists, kept secret and never logged", () => {
+        const steps = resourcesOf(run, COMMAND).filter((c) => c.name.startsWith("family-welcome-"));
+        assert.deepEqual(
+            steps.map((c) => c.name),
+            ["family-welcome-anna", "family-welcome-bo", "family-welcome-cecilia"],
+        );
+        const anna = resourceNamed(run, COMMAND, "family-welcome-anna").inputs;
+        assert.match(String(anna.create), /welcome_link\("anna"\)/);
+        // stderr only says why a link could not be made; stdout is the link.
+        assert.equal(anna.logging, "stderr");
+        assert.equal(anna.triggers, undefined, "a rebuilt server would end every member's link");
+        const options = optionsOf(run, COMMAND, "family-welcome-anna");
+        assert.ok(options.additionalSecretOutputs.includes("stdout"), "the link would be stored in clear");
+        assert.deepEqual(options.dependsOn, ["family-account-anna"]);
+    });
+
+    it("gives one member a fresh link with README's command, naming that member's link step", () => {
+        const readme = readFileSync(join(__dirname, "..", "README.md"), "utf8");
+        const documented = /^\s*pulumi up --replace '([^']+)'$/m.exec(readme)?.[1];
+        assert.ok(documented, "README has no `pulumi up --replace '<urn>'` line");
+        // README's example is the stack "family" and the member "erik"; the mocks' stack is "test".
+        assert.match(documented, /^urn:pulumi:family::.*::family-welcome-erik$/);
+        assert.equal(
+            documented.replace(/^urn:pulumi:family::/, "urn:pulumi:test::").replace(/erik$/, "bo"),
+            optionsOf(run, COMMAND, "family-welcome-bo").urn,
+        );
+    });
+
     it("makes the initial passwords 24 characters long", () => {
         assert.equal(
             resourceNamed(run, "random:index/randomPassword:RandomPassword", "family-password-anna").inputs
@@ -486,6 +516,18 @@ describe("adding a member", () => {
         }
     });
 
+    it("adds a welcome link for the new member alone", () => {
+        const links = (r: StackRun) =>
+            resourcesOf(r, COMMAND).filter((c) => c.name.startsWith("family-welcome-"));
+        assert.deepEqual(
+            links(afterAddingDora).map((c) => c.name),
+            ["family-welcome-anna", "family-welcome-bo", "family-welcome-cecilia", "family-welcome-dora"],
+        );
+        for (const link of links(run)) {
+            assert.deepEqual(resourceNamed(afterAddingDora, COMMAND, link.name).inputs, link.inputs);
+        }
+    });
+
     it("updates the family files, putting the new member in her group", () => {
         const create = String(resourceNamed(afterAddingDora, COMMAND, "family-files").inputs.create);
         const groupsFile = new RegExp(
@@ -522,6 +564,15 @@ describe("the stack outputs", () => {
             "bo@family.test",
             "cecilia@family.test",
         ]);
+    });
+
+    it("give each member's welcome link, as a secret", () => {
+        assert.equal(run.outputs.welcomeLinks.secret, true);
+        assert.deepEqual(run.outputs.welcomeLinks.value, {
+            "anna@family.test": "https://xmpp.example/welcome?token-of-family-welcome-anna",
+            "bo@family.test": "https://xmpp.example/welcome?token-of-family-welcome-bo",
+            "cecilia@family.test": "https://xmpp.example/welcome?token-of-family-welcome-cecilia",
+        });
     });
 
     it("give the DNS records and a zone file to paste elsewhere", () => {
