@@ -30,6 +30,8 @@ import { hetznerVolumeDevice } from "../../render/cloud-init";
 import { DATA_MOUNT, PRODUCTION_HOST } from "../../render/layout";
 import { ensureCertificates } from "../../scripts/local-server";
 import { familyModel } from "../support/families";
+import { missingTools } from "../support/tools";
+import { checkWelcomeLink, WELCOME_TOOLS } from "../support/welcome";
 import { httpsAt } from "../support/https";
 import { RawStream } from "../support/raw-stream";
 import { resourceNamed, runStack, StackRun } from "../support/stack-harness";
@@ -115,6 +117,8 @@ let ssh: SshTarget;
 /** What points the mocked clouds at the container and hands them the real deploy key. */
 let stackEnvironment: Record<string, string>;
 let caCertificate: string;
+/** What each replayed step printed: the welcome steps print the members' links. */
+const stepOutputs = new Map<string, string>();
 let server: BootedContainer | undefined;
 let packageCache: ReturnType<typeof preparePackageCache>;
 let installedAtFirstBoot: string[] = [];
@@ -361,6 +365,10 @@ describe("the rendered user data on a booted Debian 13", { skip: skipReason }, (
             "family-dns-credentials",
             "family-files",
             "family-first-boot",
+            "family-welcome-anna",
+            "family-welcome-bo",
+            "family-welcome-dora",
+            "family-welcome-åsa",
         ]);
         const names = steps.map((step) => step.name);
         for (const [index, step] of steps.entries()) {
@@ -583,6 +591,26 @@ describe("the rendered user data on a booted Debian 13", { skip: skipReason }, (
             }),
     );
 
+    it(
+        "welcomes a member with the link the welcome step printed: its page over HTTPS with the " +
+            "certificate, its QR code, a password chosen in an app, the link then used up",
+        async (t) => {
+            const missing = missingTools(WELCOME_TOOLS);
+            if (missing) return t.skip(missing);
+            const url = (stepOutputs.get("family-welcome-dora") ?? "").trim();
+            assert.match(url, /^https:\/\/xmpp\.family\.test\/welcome\?/);
+            mkdirSync(LAST_RUN_DIR, { recursive: true });
+            await checkWelcomeLink({
+                address: NetworkLab.SERVER_ADDRESS,
+                caFile: join(workDir, "ca.crt"),
+                url,
+                jid: jid("dora"),
+                xmpp: XMPP,
+                screenshotFile: join(LAST_RUN_DIR, "welcome-page.png"),
+            });
+        },
+    );
+
     it("refuses in-band registration", async () => {
         const stream = await RawStream.open(XMPP.port, DOMAIN, XMPP.host);
         try {
@@ -617,6 +645,7 @@ describe("the rendered user data on a booted Debian 13", { skip: skipReason }, (
             const planned = plannedRuns(firstRun, changedRun);
             assert.deepEqual(planned.map((p) => `${p.why} ${p.step.name}`).sort(), [
                 "create family-account-erik",
+                "create family-welcome-erik",
                 "update family-files",
             ]);
             await timed("family change over SSH", () =>
@@ -731,7 +760,7 @@ describe("the rendered user data on a booted Debian 13", { skip: skipReason }, (
  */
 function runOrStandIn(step: ProvisioningStep, script: string): void {
     if (step.name !== "family-certificate") {
-        ssh.runStep(step, script);
+        stepOutputs.set(step.name, ssh.runStep(step, script));
         return;
     }
     const live = `/etc/letsencrypt/live/${DOMAIN}`;
