@@ -219,6 +219,8 @@ function stepTitle(step: string): string {
     if (titles[step]) return titles[step];
     if (step.startsWith("family-account-")) return `the account of ${step.slice("family-account-".length)}`;
     if (step.startsWith("family-erase-")) return `erase the account of ${step.slice("family-erase-".length)}`;
+    if (step.startsWith("family-welcome-"))
+        return `the welcome link of ${step.slice("family-welcome-".length)}`;
     return step;
 }
 

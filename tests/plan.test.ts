@@ -241,7 +241,7 @@ describe("the plan's claims against the mocked program's resource diff", () => {
         );
         assert.deepEqual(
             step("remove-member", "delete").map((c) => c.name),
-            ["family-account-sven"],
+            ["family-account-sven", "family-welcome-sven"],
         );
         assert.deepEqual(step("remove-member", "create"), []);
     });
