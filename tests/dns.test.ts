@@ -300,7 +300,9 @@ describe("the zone from `npm run render`, served by a real authoritative BIND", 
             [
                 `options { directory "${dir}"; pid-file "${dir}/named.pid"; ` +
                     `listen-on port ${port} { 127.0.0.1; }; listen-on-v6 { none; };`,
-                "  recursion no; dnssec-validation no; };",
+                // No machine-wide lock file, no control channel: another named may run at the same time.
+                "  recursion no; dnssec-validation no; lock-file none; };",
+                "controls { };",
                 `zone "johansson.example" { type primary; file "${dir}/db.johansson.example"; };`,
             ].join("\n"),
         );

@@ -32,8 +32,10 @@ export async function startAuthoritativeDns(
         [
             `options { directory "${dir}"; pid-file "${dir}/named.pid"; ` +
                 `listen-on port ${port} { 127.0.0.1; }; listen-on-v6 { none; };`,
-            // Several of these run at once: no instance may take BIND's machine-wide lock file.
+            // Several of these run at once: no instance may take BIND's machine-wide lock file or
+            // its control channel (port 953), which another named may hold.
             "  recursion no; dnssec-validation no; lock-file none; };",
+            "controls { };",
             `zone "${zone}" { type primary; file "${dir}/zone.db"; };`,
         ].join("\n"),
     );
