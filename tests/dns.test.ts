@@ -1,6 +1,6 @@
 /** Everything the family's domain publishes, and a real authoritative BIND serving it as declared. */
 import assert from "node:assert/strict";
-import { ChildProcess, spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,6 +9,7 @@ import { FamilyModel } from "../model/family";
 import { parseFamilyConfig } from "../model/validate";
 import { DnsRecord, recordData, renderDnsRecords, renderZoneFile } from "../render/dns";
 import { devFamily, familyModel } from "./support/families";
+import { AuthoritativeDns, completeZoneFile, startAuthoritativeDns } from "./support/authoritative-dns";
 import { hasTool } from "./support/tools";
 
 const ADDRESSES = { ipv4: "203.0.113.10", ipv6: "2001:db8::1" };
@@ -250,7 +251,7 @@ describe("the zone from `npm run render`, served by a real authoritative BIND", 
     const records = renderDnsRecords(devFamily(), ADDRESSES);
     let renderedZone = "";
     let dir: string;
-    let named: ChildProcess | undefined;
+    let dns: AuthoritativeDns | undefined;
     const port = 25353 + (process.pid % 1000);
     const dig = (name: string, type: string) =>
         spawnSync("dig", ["@127.0.0.1", "-p", String(port), "+short", "+norecurse", name, type], {
@@ -284,37 +285,14 @@ describe("the zone from `npm run render`, served by a real authoritative BIND", 
         );
         assert.equal(render.status, 0, render.stderr);
         renderedZone = readFileSync(join(out, "dns.zone"), "utf8");
-        const zone = [
-            "$ORIGIN johansson.example.",
-            "$TTL 3600",
-            "@ IN SOA ns.johansson.example. hostmaster.johansson.example. 1 3600 600 86400 300",
-            "@ IN NS ns.johansson.example.",
-            "ns IN A 192.0.2.53",
-            renderedZone,
-        ].join("\n");
-        writeFileSync(join(dir, "db.johansson.example"), zone);
+        writeFileSync(join(dir, "db.johansson.example"), completeZoneFile("johansson.example", renderedZone));
         if (spawnSync("sh", ["-c", "command -v named && command -v dig"], { stdio: "ignore" }).status !== 0)
             return;
-        writeFileSync(
-            join(dir, "named.conf"),
-            [
-                `options { directory "${dir}"; pid-file "${dir}/named.pid"; ` +
-                    `listen-on port ${port} { 127.0.0.1; }; listen-on-v6 { none; };`,
-                // No machine-wide lock file, no control channel: another named may run at the same time.
-                "  recursion no; dnssec-validation no; lock-file none; };",
-                "controls { };",
-                `zone "johansson.example" { type primary; file "${dir}/db.johansson.example"; };`,
-            ].join("\n"),
-        );
-        // named drops to the bind user and writes beside its zone
-        spawnSync("chown", ["-R", "bind:bind", dir]);
-        named = spawn("named", ["-g", "-c", join(dir, "named.conf"), "-u", "bind"], { stdio: "ignore" });
-        for (let i = 0; i < 100 && dig("johansson.example", "SOA").length === 0; i++)
-            await new Promise((r) => setTimeout(r, 100));
+        dns = await startAuthoritativeDns("johansson.example", renderedZone, port);
     });
 
     after(() => {
-        named?.kill();
+        dns?.stop();
         if (dir) rmSync(dir, { recursive: true, force: true });
     });
 

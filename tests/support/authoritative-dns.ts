@@ -9,6 +9,18 @@ export interface AuthoritativeDns {
     stop(): void;
 }
 
+/** A whole zone file: the apex a provider adds (SOA, NS) around the records the stack exports. */
+export function completeZoneFile(zone: string, zoneLines: string): string {
+    return [
+        `$ORIGIN ${zone}.`,
+        "$TTL 3600",
+        `@ IN SOA ns.${zone}. hostmaster.${zone}. 1 3600 600 86400 300`,
+        `@ IN NS ns.${zone}.`,
+        "ns IN A 192.0.2.53",
+        zoneLines,
+    ].join("\n");
+}
+
 export async function startAuthoritativeDns(
     zone: string,
     zoneLines: string,
@@ -16,17 +28,7 @@ export async function startAuthoritativeDns(
 ): Promise<AuthoritativeDns> {
     const dir = mkdtempSync(join(tmpdir(), "named-"));
     chmodSync(dir, 0o755);
-    writeFileSync(
-        join(dir, "zone.db"),
-        [
-            `$ORIGIN ${zone}.`,
-            "$TTL 3600",
-            `@ IN SOA ns.${zone}. hostmaster.${zone}. 1 3600 600 86400 300`,
-            `@ IN NS ns.${zone}.`,
-            "ns IN A 192.0.2.53",
-            zoneLines,
-        ].join("\n"),
-    );
+    writeFileSync(join(dir, "zone.db"), completeZoneFile(zone, zoneLines));
     writeFileSync(
         join(dir, "named.conf"),
         [
