@@ -7,6 +7,7 @@ import {
     RemovedMember,
     uploadHost,
 } from "./family";
+import { HETZNER_USER_DATA_LIMIT, userDataBytes } from "../render/cloud-init";
 import {
     CONFIG_NAMESPACE,
     DEFAULTS,
@@ -244,6 +245,18 @@ export function parseFamilyConfig(raw: Readonly<Record<string, unknown>>): Famil
         certificates: { ...(acmeEmail ? { acmeEmail } : {}), staging, allowWildcard, extraCaaIssuers },
         ...(mail ? { mail } : {}),
     };
+    const userData = userDataBytes(model);
+    if (userData > HETZNER_USER_DATA_LIMIT) {
+        report(
+            "members",
+            `with ${members.length} members, ${plural(groups.length, "group")} and ` +
+                `${plural(sshPublicKeys.length, "SSH key")}, ` +
+                `the server's first-boot data (cloud-init user data) would be ${userData} bytes; Hetzner ` +
+                `accepts at most ${HETZNER_USER_DATA_LIMIT}: ` +
+                "fewer or shorter members, groups or keys make it fit",
+        );
+        return { ok: false, problems };
+    }
     return { ok: true, model };
 }
 
@@ -875,6 +888,10 @@ function describe(value: unknown): string {
     if (typeof value === "object") return "an object";
     if (typeof value === "string") return quoted(value);
     return String(value);
+}
+
+function plural(count: number, noun: string): string {
+    return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }
 
 /** How problems reach a person: one line each, key first. */

@@ -69,7 +69,7 @@ describe("quoting", () => {
                         index === 0 ? { ...member, name: displayName } : member,
                     ),
                 };
-                const userData = renderCloudInit(model, hetznerVolumeDevice("1"));
+                const userData = renderCloudInit(model, hetznerVolumeDevice("1"), { ipv4: "192.0.2.10" });
                 const groups = readCloudConfig(userData).write_files.find((file) =>
                     file.path.endsWith("/family-groups.txt"),
                 );
@@ -114,25 +114,28 @@ describe("CIDRs", () => {
     const toNumber = (address: string) =>
         address.split(".").reduce((sum, octet) => sum * 256 + Number(octet), 0);
 
-    it("accept every IPv4 network address with its prefix, and name the network when host bits are set", () => {
-        fc.assert(
-            fc.property(ipv4, fc.integer({ min: 0, max: 32 }), (address, prefix) => {
-                const size = 2 ** (32 - prefix);
-                const network = Math.floor(toNumber(address) / size) * size;
-                const networkAddress = [24, 16, 8, 0]
-                    .map((shift) => Math.floor(network / 2 ** shift) % 256)
-                    .join(".");
-                assert.equal(cidrProblem(`${networkAddress}/${prefix}`), undefined);
-                if (networkAddress !== address) {
-                    assert.match(
-                        cidrProblem(`${address}/${prefix}`) ?? "",
-                        new RegExp(`"${networkAddress}/${prefix}"`),
-                    );
-                }
-            }),
-            RUNS,
-        );
-    });
+    it(
+        "accept every IPv4 network address with its prefix, " + "and name the network when host bits are set",
+        () => {
+            fc.assert(
+                fc.property(ipv4, fc.integer({ min: 0, max: 32 }), (address, prefix) => {
+                    const size = 2 ** (32 - prefix);
+                    const network = Math.floor(toNumber(address) / size) * size;
+                    const networkAddress = [24, 16, 8, 0]
+                        .map((shift) => Math.floor(network / 2 ** shift) % 256)
+                        .join(".");
+                    assert.equal(cidrProblem(`${networkAddress}/${prefix}`), undefined);
+                    if (networkAddress !== address) {
+                        assert.match(
+                            cidrProblem(`${address}/${prefix}`) ?? "",
+                            new RegExp(`"${networkAddress}/${prefix}"`),
+                        );
+                    }
+                }),
+                RUNS,
+            );
+        },
+    );
 });
 
 describe("room addresses", () => {

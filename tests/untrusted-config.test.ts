@@ -317,6 +317,13 @@ describe("extreme values", () => {
         ]);
     });
 
+    it("names family-xmpp:members when the family does not fit in Hetzner's 32 KiB of user data", () => {
+        const problems = problemsOf(family({ members: manyMembers(900) }));
+        assert.equal(problems.length, 1);
+        assert.equal(problems[0].key, "family-xmpp:members");
+        assert.match(problems[0].message, /^with 900 members, 1 group and 0 SSH keys, .* at most 32768/);
+    });
+
     it("refuses a list longer than any family needs, once, instead of reading every entry", () => {
         assert.deepEqual(problemsOf(family({ sshPublicKeys: Array(21).fill(ANNA_KEY) })), [
             {
