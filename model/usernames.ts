@@ -105,8 +105,13 @@ const RIGHT_TO_LEFT = /[\p{scx=Hebrew}\p{scx=Arabic}\p{scx=Thaana}]/u;
  * The right-to-left letters Unicode 3.2 had: nodeprep's bidi rule (RFC 3454 §6) knows only these,
  * and refuses a right-to-left username that starts or ends with anything else.
  */
-const KNOWN_RIGHT_TO_LEFT_LETTER =
-    /[\u05D0-\u05EA\u05F0-\u05F2\u0621-\u063A\u0640-\u064A\u066E\u066F\u0671-\u06D3\u06D5\u06E5\u06E6\u06FA-\u06FC\u0780-\u07A5\u07B1\uFE73]/u;
+const KNOWN_RIGHT_TO_LEFT_LETTER = new RegExp(
+    "[\\u05D0-\\u05EA\\u05F0-\\u05F2" + // Hebrew
+        "\\u0621-\\u063A\\u0640-\\u064A\\u066E\\u066F\\u0671-\\u06D3\\u06D5" + // Arabic
+        "\\u06E5\\u06E6\\u06FA-\\u06FC\\uFE73" +
+        "\\u0780-\\u07A5\\u07B1]", // Thaana
+    "u",
+);
 
 /** What any XMPP address cannot have in its username part (RFC 7622 and nodeprep). */
 const XMPP_FORBIDDEN = /[@/\s"&'<>:]/u;
@@ -125,7 +130,8 @@ export function usernameProblem(username: string): string | undefined {
     if (invisible >= 0) {
         return (
             `${quoted(username)} contains ${codePointLabel(characters[invisible])} at character ` +
-            `${invisible + 1}, an invisible, formatting or unassigned character; type the username again by hand`
+            `${invisible + 1}, an invisible, formatting or unassigned character; ` +
+            "type the username again by hand"
         );
     }
     if (XMPP_FORBIDDEN.test(username)) {
@@ -174,8 +180,9 @@ function scriptProblem(username: string, characters: readonly string[]): string 
         const shared = common === undefined ? written : common.filter((script) => written.includes(script));
         if (shared.length === 0) {
             return (
-                `${quoted(username)} mixes scripts: ${quoted(char)} (${codePointLabel(char)}, ${scripts[0]}) ` +
-                `at character ${index + 1} among ${first?.script} letters such as ${quoted(first?.char ?? "")}; ` +
+                `${quoted(username)} mixes scripts: ${quoted(char)} ` +
+                `(${codePointLabel(char)}, ${scripts[0]}) at character ${index + 1} among ` +
+                `${first?.script} letters such as ${quoted(first?.char ?? "")}; ` +
                 "letters from two alphabets can make one username look like another, so use one"
             );
         }
@@ -195,7 +202,8 @@ function scriptProblem(username: string, characters: readonly string[]): string 
         if (!/\p{L}/u.test(characters[0]) || !/\p{L}/u.test(characters[characters.length - 1])) {
             return (
                 `${quoted(username)} must start and end with a letter: the server refuses a ` +
-                "right-to-left username that starts or ends with a digit or punctuation (RFC 3454's bidi rule)"
+                "right-to-left username that starts or ends with a digit or punctuation " +
+                "(RFC 3454's bidi rule)"
             );
         }
     }

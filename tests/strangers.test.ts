@@ -91,6 +91,18 @@ function prosodyShell(server: LocalServer, lua: string): string {
     return run.stdout;
 }
 
+/**
+ * Lua for Prosody's admin shell: mod_http_file_share believes the shared files take `bytes`
+ * (its stored total, read when the module loads), as if the family had shared that much.
+ */
+function sharedFilesUsageLua(bytes: number): string {
+    return (
+        '> local storage = require "prosody.core.storagemanager"; ' +
+        `storage.open("${UPLOAD_HOST}", "upload_stats", "map"):set(nil, "total", ${bytes}); ` +
+        `require "prosody.core.modulemanager".reload("${UPLOAD_HOST}", "http_file_share")`
+    );
+}
+
 describe("what the server gives away", { skip: missingTools([PROSODY]) }, () => {
     let server: LocalServer;
     let stateDir: string;
@@ -176,19 +188,22 @@ describe("what the server gives away", { skip: missingTools([PROSODY]) }, () => 
             assert.equal(answer, "service-unavailable");
         });
 
-        it("sees the family's domain, not the software, as the server's name in service discovery", async () => {
-            const answer = await answerTo(
-                anna,
-                xml(
-                    "iq",
-                    { type: "get", to: DOMAIN },
-                    xml("query", { xmlns: "http://jabber.org/protocol/disco#info" }),
-                ),
-            );
-            assert.notEqual(typeof answer, "string");
-            const identity = (answer as Element).getChild("query")?.getChild("identity");
-            assert.equal(identity?.attrs.name, DOMAIN);
-        });
+        it(
+            "sees the family's domain, not the software, " + "as the server's name in service discovery",
+            async () => {
+                const answer = await answerTo(
+                    anna,
+                    xml(
+                        "iq",
+                        { type: "get", to: DOMAIN },
+                        xml("query", { xmlns: "http://jabber.org/protocol/disco#info" }),
+                    ),
+                );
+                assert.notEqual(typeof answer, "string");
+                const identity = (answer as Element).getChild("query")?.getChild("identity");
+                assert.equal(identity?.attrs.name, DOMAIN);
+            },
+        );
 
         for (const [hostName, path] of [
             [UPLOAD_HOST, "/"],
@@ -196,7 +211,7 @@ describe("what the server gives away", { skip: missingTools([PROSODY]) }, () => 
             [UPLOAD_HOST, "/no/such/file"],
             [DOMAIN, "/"],
         ]) {
-            it(`gets a bare 404 from https://${hostName}${path}, with HSTS and security headers`, async () => {
+            it(`gets a bare 404 from https://${hostName}${path}, with HSTS and headers`, async () => {
                 const answer = await httpsGet(server, hostName, path);
                 assert.equal(answer.status, 404);
                 assert.equal(answer.body, "");
@@ -223,24 +238,21 @@ describe("what the server gives away", { skip: missingTools([PROSODY]) }, () => 
                 }),
             );
 
-        it("stop at half of the volume in all: a file that would go past it gets no upload slot", async () => {
-            const totalBytes = FAMILY.uploads.totalQuotaMb * 1024 * 1024;
-            assert.equal(totalBytes, 5000 * 1024 * 1024, "half of the default 10 GB volume");
-            // As if the family had shared files until 1000 bytes short of the cap.
-            const setUsage = (bytes: number) =>
-                prosodyShell(
-                    server,
-                    `> require "prosody.core.storagemanager".open("${UPLOAD_HOST}", "upload_stats", "map")` +
-                        `:set(nil, "total", ${bytes}); ` +
-                        `require "prosody.core.modulemanager".reload("${UPLOAD_HOST}", "http_file_share")`,
-                );
-            setUsage(totalBytes - 1000);
-            try {
-                assert.equal(await answerTo(anna, slotRequest(2000)), "resource-constraint");
-                assert.notEqual(typeof (await answerTo(anna, slotRequest(500))), "string");
-            } finally {
-                setUsage(0);
-            }
-        });
+        it(
+            "stop at half of the volume in all: " + "a file that would go past it gets no upload slot",
+            async () => {
+                const totalBytes = FAMILY.uploads.totalQuotaMb * 1024 * 1024;
+                assert.equal(totalBytes, 5000 * 1024 * 1024, "half of the default 10 GB volume");
+                // As if the family had shared files until 1000 bytes short of the cap.
+                const setUsage = (bytes: number) => prosodyShell(server, sharedFilesUsageLua(bytes));
+                setUsage(totalBytes - 1000);
+                try {
+                    assert.equal(await answerTo(anna, slotRequest(2000)), "resource-constraint");
+                    assert.notEqual(typeof (await answerTo(anna, slotRequest(500))), "string");
+                } finally {
+                    setUsage(0);
+                }
+            },
+        );
     });
 });

@@ -105,7 +105,8 @@ describe("two usernames are never one account", () => {
                 (problem) =>
                     problem.key === "family-xmpp:removedMembers[1].username" &&
                     problem.message.includes(
-                        '"ſven" is the same account as removedMembers[0] ("sven"): the server stores both as "sven"',
+                        '"ſven" is the same account as removedMembers[0] ("sven"): ' +
+                            'the server stores both as "sven"',
                     ),
             ),
             formatProblems(problems),
@@ -212,10 +213,10 @@ describe("root's SSH keys", () => {
         assert.deepEqual(
             problemsOf(family({ sshPublicKeys: [smuggled] })).map((p) => `${p.key}: ${p.message}`),
             [
-                `family-xmpp:sshPublicKeys[0]: contains a line break (U+000A at character ${ANNA_KEY.length + 1}): ` +
-                    "each entry " +
-                    "must be exactly one key on one line, as a second line would be a second, unchecked key " +
-                    "for root; list each key as an entry of its own",
+                "family-xmpp:sshPublicKeys[0]: contains a line break " +
+                    `(U+000A at character ${ANNA_KEY.length + 1}): ` +
+                    "each entry must be exactly one key on one line, as a second line would be a second, " +
+                    "unchecked key for root; list each key as an entry of its own",
             ],
         );
     });
@@ -224,7 +225,7 @@ describe("root's SSH keys", () => {
         for (const options of ['command="/bin/sh"', "cert-authority", "from=*", "no-pty,restrict"]) {
             assert.match(
                 problemsOf(family({ sshPublicKeys: [`${options} ${EVE_KEY}`] }))[0].message,
-                /^starts with authorized_keys options .*: options such as command= or cert-authority are not allowed$/,
+                /^starts with authorized_keys options .*: options such as command= or cert-authority are not/,
                 options,
             );
         }
