@@ -16,6 +16,7 @@ const provisioning = new FamilyProvisioning(
         connection: server.connection,
         serverId: server.serverId,
         deployPublicKey: server.deployPublicKey,
+        publicAddresses: server.publicAddresses,
         acmeToken: dns.acmeToken,
         certificateAfter: [dns],
     },

@@ -8,6 +8,7 @@ import { renderDisableAccount, renderEnsureAccount, renderEraseAccount } from ".
 import { renderSyncCallSecret } from "../render/calls";
 import { renderServerFamilyFiles } from "../render/server-files";
 import { renderWelcomeLink } from "../render/welcome";
+import { PublicAddresses } from "../render/layout";
 import { ServerConnection } from "./family-server";
 
 export interface FamilyProvisioningArgs {
@@ -16,6 +17,8 @@ export interface FamilyProvisioningArgs {
     /** A new server (a rebuild) runs the server-wide steps again. */
     readonly serverId: pulumi.Input<string>;
     readonly deployPublicKey: pulumi.Input<string>;
+    /** The server's own addresses, which coturn never relays to. */
+    readonly publicAddresses: pulumi.Input<PublicAddresses>;
     /** The Cloudflare token certbot uses for DNS-01 challenges (secret). */
     readonly acmeToken: pulumi.Input<string>;
     /** What must exist before Let's Encrypt is asked: the family's DNS records (CAA included). */
@@ -105,7 +108,9 @@ export class FamilyProvisioning extends pulumi.ComponentResource {
                 `${name}-calls`,
                 {
                     connection,
-                    create: renderSyncCallSecret(model),
+                    create: pulumi
+                        .output(args.publicAddresses)
+                        .apply((addresses) => renderSyncCallSecret(model, addresses)),
                     stdin: pulumi.secret(callsSecret.result.apply(secretOnStdin)),
                     triggers: [args.serverId],
                     logging: "stdoutAndStderr",

@@ -4,6 +4,7 @@ import * as tls from "@pulumi/tls";
 import { FamilyModel } from "../model/family";
 import { hetznerVolumeDevice, renderCloudInit } from "../render/cloud-init";
 import { renderFirewallRules } from "../render/firewall";
+import { PublicAddresses } from "../render/layout";
 
 export interface FamilyServerArgs {
     readonly model: FamilyModel;
@@ -30,6 +31,8 @@ export interface ServerConnection {
 export class FamilyServer extends pulumi.ComponentResource {
     public readonly ipv4: pulumi.Output<string>;
     public readonly ipv6: pulumi.Output<string>;
+    /** The server's IPv4 address and IPv6 network, which coturn never relays to. */
+    public readonly publicAddresses: pulumi.Output<PublicAddresses>;
     public readonly serverId: pulumi.Output<string>;
     public readonly connection: pulumi.Output<ServerConnection>;
     public readonly deployPublicKey: pulumi.Output<string>;
@@ -109,10 +112,14 @@ export class FamilyServer extends pulumi.ComponentResource {
             { parent: this, protect: true },
         );
 
+        // Hetzner routes a whole /64 to the server: all of it is the server's own.
+        const publicAddresses = pulumi
+            .all([ipv4.ipAddress, ipv6.ipNetwork, ipv6.ipAddress])
+            .apply(([v4, v6Network, v6]) => ({ ipv4: v4, ipv6: v6Network || v6 }));
         const userData = pulumi
-            .all([volume.id, deployKey.publicKeyOpenssh])
-            .apply(([volumeId, deployPublicKey]) =>
-                renderCloudInit(model, hetznerVolumeDevice(volumeId), deployPublicKey),
+            .all([volume.id, publicAddresses, deployKey.publicKeyOpenssh])
+            .apply(([volumeId, addresses, deployPublicKey]) =>
+                renderCloudInit(model, hetznerVolumeDevice(volumeId), addresses, deployPublicKey),
             );
 
         const server = new hcloud.Server(
@@ -177,6 +184,7 @@ export class FamilyServer extends pulumi.ComponentResource {
 
         this.ipv4 = ipv4.ipAddress;
         this.ipv6 = server.ipv6Address;
+        this.publicAddresses = publicAddresses;
         this.serverId = server.id;
         this.deployPublicKey = deployKey.publicKeyOpenssh;
         this.connection = pulumi.secret(
@@ -189,6 +197,7 @@ export class FamilyServer extends pulumi.ComponentResource {
         this.registerOutputs({
             ipv4: this.ipv4,
             ipv6: this.ipv6,
+            publicAddresses: this.publicAddresses,
             serverId: this.serverId,
             deployPublicKey: this.deployPublicKey,
         });

@@ -42,8 +42,9 @@ modules_enabled = {
     "carbons"; "smacks"; "csi_simple"; "mam"; "cloud_notify";
     -- Profiles, avatars, bookmarks, blocking, and what end-to-end encryption needs (PEP)
     "pep"; "private"; "vcard4"; "vcard_legacy"; "bookmarks"; "blocklist";
-    -- Housekeeping, and whom other servers can contact about this one (XEP-0157)
-    "ping"; "time"; "uptime"; "version"; "limits"; "server_contact_info";
+    -- Housekeeping, and whom other servers can contact about this one (XEP-0157). Nothing that tells
+    -- strangers which software runs here or since when (no "version", no "uptime").
+    "ping"; "time"; "limits"; "server_contact_info";
     -- Members change their own password from their app; nobody signs up (see allow_registration)
     "register";
     -- Welcome links: each member's personal link lets them choose their own password, in an app
@@ -52,8 +53,9 @@ modules_enabled = {
     -- An erased account's username is never given to someone else
     "tombstones";
     {{ CALLS_MODULES }}
-    -- Administration by the admins' apps and by prosodyctl on the server
-    "admin_adhoc"; "admin_shell";
+    -- Administration by prosodyctl on the server only. No admin_adhoc: the admins' apps would offer
+    -- "Add User", "Delete User" and "Change User Password", and accounts come from the config alone.
+    "admin_shell";
 }
 
 -- Nobody creates an account from an app: accounts come from the family's stack config. In-band
@@ -112,6 +114,8 @@ VirtualHost "{{ DOMAIN }}"
     }
     -- The apps a welcome page offers, those for the device it is opened on first.
     site_apps_show = { "conversations", "monal", "siskin-im", "beagle-im", "gajim", "dino" }
+    -- What service discovery names this server: the family's domain, not the software.
+    name = "{{ DOMAIN }}"
 
 -- Group chats: one room per family group (kept in step with the groups by the provisioning step),
 -- and any room a family member creates. Nobody from elsewhere can create rooms here.
@@ -130,3 +134,8 @@ Component "{{ UPLOAD_HOST }}" "http_file_share"
     http_file_share_size_limit = {{ UPLOAD_SIZE_LIMIT }}
     http_file_share_daily_quota = {{ UPLOAD_DAILY_QUOTA }}
     http_file_share_expires_after = {{ UPLOAD_EXPIRES_AFTER }}
+    -- All shared files together: half of the data volume, the other half stays for accounts,
+    -- message history and certificates.
+    http_file_share_global_quota = {{ UPLOAD_TOTAL_QUOTA }}
+    -- Nothing for strangers on HTTPS: no Prosody page, security headers on every answer.
+    modules_enabled = { "family_xmpp_https" }

@@ -11,6 +11,9 @@ case "$secret" in
     echo "family-xmpp: the calls secret must be letters and digits only" >&2
     exit 1
     ;;
+*)
+    # Letters and digits only: nothing in it a config file could misread.
+    ;;
 esac
 
 umask 077

@@ -33,9 +33,11 @@ if [ -n "$changed_files" ] && prosody_running; then
             output=$(apply_family)
             case "$output" in
             *"family in step"*) break ;;
+            *) ;;
             esac
         done
         ;;
+    *) ;;
     esac
     case "$output" in
     *"family in step"*)

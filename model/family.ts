@@ -42,6 +42,11 @@ export interface UploadSettings {
     readonly sizeLimitMb: number;
     /** How much one member may upload per day. */
     readonly dailyQuotaMb: number;
+    /**
+     * How much all shared files together may take: half of the data volume, the other half staying
+     * for accounts, message history and certificates (SHARED_FILES_SHARE_OF_VOLUME).
+     */
+    readonly totalQuotaMb: number;
 }
 
 /**

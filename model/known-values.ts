@@ -101,3 +101,30 @@ export const SSH_KEY_TYPES = [
     "sk-ssh-ed25519@openssh.com",
     "sk-ecdsa-sha2-nistp256@openssh.com",
 ] as const;
+
+/**
+ * The most entries a config list may hold: far more than a family needs, few enough that a
+ * mistake (or a pasted list) cannot turn into thousands of resources, records or firewall rules.
+ * Members must also fit in the server's first-boot data (Hetzner's 32 KiB of user data), which
+ * the validator checks by rendering it: some 700 do.
+ */
+export const LIST_LIMITS = {
+    members: { most: 1000, why: "more could never fit in Hetzner's 32 KiB of first-boot data" },
+    removedMembers: { most: 1000, why: "each erase is a step of its own" },
+    groups: { most: 50, why: "each group is a chat room and a contact-list heading" },
+    sshPublicKeys: { most: 20, why: "each key can log in as root" },
+    sshAllowedCidrs: { most: 50, why: "each network is a source in the firewall's SSH rule" },
+    extraCaaIssuers: { most: 10, why: "each is a CAA record" },
+    "mail.mx": { most: 10, why: "each is an MX record" },
+    "mail.spfIncludes": { most: 10, why: "SPF allows at most 10 DNS lookups (RFC 7208)" },
+    "mail.dkim": { most: 10, why: "each is a CNAME record" },
+} as const;
+
+/** The longest history retention short of "forever": 100 years, in each unit. */
+export const RETENTION_LIMITS = { d: 36500, w: 5214, m: 1200, y: 100 } as const;
+
+/**
+ * Shared files may take at most this part of the data volume (http_file_share_global_quota); the
+ * rest stays for accounts, message history, certificates and the file system's own overhead.
+ */
+export const SHARED_FILES_SHARE_OF_VOLUME = 0.5;

@@ -1,5 +1,6 @@
 import { isIPv4, isIPv6 } from "node:net";
 import { SSH_KEY_TYPES } from "./known-values";
+import { codePointLabel, describeRefused, quoted, refusedNameCharacter } from "./text";
 
 /**
  * Small checks, each returning what is wrong in plain words (or undefined when the value is fine).
@@ -11,33 +12,37 @@ import { SSH_KEY_TYPES } from "./known-values";
  * keys may also hold underscores (`_spf.example.net`), which `allowUnderscore` accepts.
  */
 export function dnsNameProblem(name: string, allowUnderscore = false): string | undefined {
-    if (name !== name.trim()) return `"${name}" has spaces around it`;
-    if (name.endsWith(".")) return `"${name}" ends with a dot; write "${name.replace(/\.+$/, "")}"`;
+    if (name !== name.trim()) return `${quoted(name)} has spaces around it`;
+    if (name.endsWith("."))
+        return `${quoted(name)} ends with a dot; write ${quoted(name.replace(/\.+$/, ""))}`;
     if (/[^\x00-\x7f]/.test(name)) {
         return (
-            `"${name}" has non-ASCII letters; write the domain in its punycode form ` +
+            `${quoted(name)} has non-ASCII letters; write the domain in its punycode form ` +
             '(the "xn--" name your registrar shows)'
         );
     }
     if ((allowUnderscore ? /[^A-Za-z0-9._-]/ : /[^A-Za-z0-9.-]/).test(name)) {
         return (
-            `"${name}" may only contain letters a-z, digits, hyphens` +
+            `${quoted(name)} may only contain letters a-z, digits, hyphens` +
             `${allowUnderscore ? ", underscores" : ""} and dots`
         );
     }
-    if (name !== name.toLowerCase()) return `"${name}" has uppercase letters; write "${name.toLowerCase()}"`;
-    if (name.length > 253) return `"${name}" is longer than the 253 characters a DNS name may have`;
+    if (name !== name.toLowerCase())
+        return `${quoted(name)} has uppercase letters; write ${quoted(name.toLowerCase())}`;
+    if (name.length > 253) return `${quoted(name)} is longer than the 253 characters a DNS name may have`;
     const labels = name.split(".");
-    if (labels.length < 2) return `"${name}" is not a full domain name; write something like "johansson.me"`;
+    if (labels.length < 2)
+        return `${quoted(name)} is not a full domain name; write something like "johansson.me"`;
     for (const label of labels) {
-        if (label.length === 0) return `"${name}" has an empty part between dots`;
-        if (label.length > 63) return `"${name}" has a part longer than 63 characters ("${label}")`;
+        if (label.length === 0) return `${quoted(name)} has an empty part between dots`;
+        if (label.length > 63)
+            return `${quoted(name)} has a part longer than 63 characters (${quoted(label)})`;
         if (/^[-]|[-]$/.test(label)) {
-            return `"${name}" has a part that starts or ends with a hyphen ("${label}")`;
+            return `${quoted(name)} has a part that starts or ends with a hyphen (${quoted(label)})`;
         }
     }
     if (/^[0-9]+$/.test(labels[labels.length - 1]))
-        return `"${name}" looks like an IP address, not a domain name`;
+        return `${quoted(name)} looks like an IP address, not a domain name`;
     return undefined;
 }
 
@@ -47,46 +52,15 @@ export function isWithinZone(name: string, zone: string): boolean {
 }
 
 /**
- * XMPP localparts (RFC 7622) allow much; a family stack allows what every client, shell and
- * storage backend handles the same way: lowercase letters of any script, digits, ".", "-", "_".
+ * Display and group names reach every member's app in roster and room XML, and the shared-roster
+ * file one line each: plain visible text only (see refusedNameCharacter), no line breaks.
  */
-export function usernameProblem(username: string): string | undefined {
-    if (username.length === 0) return 'is empty; write the part before the @, e.g. "anna"';
-    if (username !== username.normalize("NFC"))
-        return `"${username}" is not in Unicode normal form C; retype it`;
-    if (username !== username.toLowerCase()) {
-        return (
-            `"${username}" has uppercase letters; XMPP usernames are case-insensitive, ` +
-            `write "${username.toLowerCase()}"`
-        );
-    }
-    if (/[@/\s"&'<>:]/u.test(username)) {
-        return (
-            `"${username}" contains a character XMPP addresses cannot have in a username ` +
-            `(@ / : " & ' < > or a space)`
-        );
-    }
-    if (!/^[\p{Ll}\p{Lo}\p{Lm}\p{Nd}._-]+$/u.test(username)) {
-        return `"${username}" may only contain lowercase letters, digits, ".", "-" and "_"`;
-    }
-    if (/^[._-]|[._-]$/.test(username)) return `"${username}" must start and end with a letter or digit`;
-    if (Buffer.byteLength(username, "utf8") > 64) return `"${username}" is longer than 64 bytes`;
-    return undefined;
-}
-
-/**
- * The account a username lands in: two usernames with the same key are one account on the server.
- */
-export function accountKey(username: string): string {
-    return username.normalize("NFKC").toLowerCase();
-}
-
-/** Names end up in the shared-roster groups file, one line each: no line breaks, no control characters. */
 export function displayNameProblem(name: string): string | undefined {
     if (name.trim().length === 0) return 'is empty; write the name the family should see, e.g. "Mormor Åsa"';
-    if (/\p{Cc}/u.test(name)) return `"${name}" contains a line break or another control character`;
-    if (name !== name.trim()) return `"${name}" has spaces around it`;
-    if (name.length > 64) return `"${name}" is longer than 64 characters`;
+    if ([...name].length > 64) return `${quoted(name)} is longer than 64 characters`;
+    const refused = refusedNameCharacter(name);
+    if (refused) return `${quoted(name)} ${describeRefused(refused)}; remove it`;
+    if (name !== name.trim()) return `${quoted(name)} has spaces around it`;
     return undefined;
 }
 
@@ -94,15 +68,54 @@ export function groupNameProblem(name: string): string | undefined {
     const asDisplayName = displayNameProblem(name);
     if (asDisplayName) return asDisplayName;
     if (/[[\]]/.test(name))
-        return `"${name}" contains "[" or "]", which the shared-roster file uses around group names`;
+        return `${quoted(name)} contains "[" or "]", which the shared-roster file uses around group names`;
     if (name.startsWith("+"))
-        return `"${name}" starts with "+", which would show the group to every account on the server`;
+        return `${quoted(name)} starts with "+", which would show the group to every account on the server`;
     return undefined;
 }
 
+/** Longer than any OpenSSH public key (an RSA key of 16384 bits is about 2,800 characters). */
+const SSH_KEY_MAX_LENGTH = 8192;
+/** What authorized_keys accepts in front of a key; config entries are the key alone. */
+const AUTHORIZED_KEYS_OPTION = new RegExp(
+    "^(?:agent-forwarding|cert-authority|command=|environment=|expiry-time=|from=|no-[a-z0-9-]+|" +
+        "permitlisten=|permitopen=|port-forwarding|principals=|pty|restrict|tunnel=|user-rc|" +
+        "verify-required|x11-forwarding)",
+    "i",
+);
+
+/**
+ * Each entry becomes one line of root's authorized_keys: exactly one OpenSSH public key
+ * ("<type> <base64> [comment]") on one line, with no options in front.
+ */
 export function sshPublicKeyProblem(key: string): string | undefined {
-    const parts = key.trim().split(/\s+/);
+    if (key.length > SSH_KEY_MAX_LENGTH)
+        return `is ${key.length} characters long, longer than any OpenSSH public key`;
+    const characters = [...key];
+    const lineBreak = characters.findIndex((char) => /[\n\r\p{Zl}\p{Zp}]/u.test(char));
+    if (lineBreak >= 0) {
+        return (
+            `contains a line break (${codePointLabel(characters[lineBreak])} ` +
+            `at character ${lineBreak + 1}): ` +
+            "each entry must be exactly one key on one line, as a second line would be a second, " +
+            "unchecked key for root; list each key as an entry of its own"
+        );
+    }
+    const hidden = characters.findIndex((char) => /[\p{Cc}\p{Cf}]/u.test(char));
+    if (hidden >= 0) {
+        return (
+            `contains ${codePointLabel(characters[hidden])} at character ${hidden + 1}, ` +
+            "a control or invisible character; paste the key from its .pub file again"
+        );
+    }
+    const parts = key.trim().split(/ +/);
     const [type, blob] = parts;
+    if (AUTHORIZED_KEYS_OPTION.test(type) && !(SSH_KEY_TYPES as readonly string[]).includes(type)) {
+        return (
+            `starts with authorized_keys options (${quoted(type)}); give the key alone ` +
+            '("<type> <base64> [comment]"): options such as command= or cert-authority are not allowed'
+        );
+    }
     if (parts.length < 2)
         return (
             'is not an OpenSSH public key line ("<type> <base64> [comment]"), ' +
@@ -111,10 +124,12 @@ export function sshPublicKeyProblem(key: string): string | undefined {
     if (!(SSH_KEY_TYPES as readonly string[]).includes(type)) {
         if (type.startsWith("-----"))
             return "is a PEM block; give the one-line OpenSSH public key (the .pub file)";
-        return `has key type "${type}"; expected one of ${SSH_KEY_TYPES.join(", ")}`;
+        return `has key type ${quoted(type)}; expected one of ${SSH_KEY_TYPES.join(", ")}`;
     }
-    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(blob)) return "has a key body that is not base64";
-    const fields = sshWireFields(Buffer.from(blob, "base64"));
+    const body = Buffer.from(blob, "base64");
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(blob) || body.toString("base64") !== blob)
+        return "has a key body that is not base64";
+    const fields = sshWireFields(body);
     const complete =
         fields !== undefined && fields.length >= 2 && (type !== "ssh-ed25519" || fields[1].length === 32);
     if (!complete || fields[0].toString("latin1") !== type) {
@@ -141,20 +156,21 @@ function sshWireFields(blob: Buffer): Buffer[] | undefined {
 /** Hetzner's firewall wants network addresses: host bits set are a mistake worth pointing out. */
 export function cidrProblem(cidr: string): string | undefined {
     const match = /^([^/]+)\/(\d{1,3})$/.exec(cidr);
-    if (!match) return `"${cidr}" is not in CIDR form; write e.g. "203.0.113.7/32" or "2001:db8::/48"`;
+    if (!match) return `${quoted(cidr)} is not in CIDR form; write e.g. "203.0.113.7/32" or "2001:db8::/48"`;
     const [, address, prefixText] = match;
     const prefix = Number(prefixText);
     if (isIPv4(address)) {
-        if (prefix > 32) return `"${cidr}" has a prefix longer than /32`;
+        if (prefix > 32) return `${quoted(cidr)} has a prefix longer than /32`;
         const network = ipv4Network(address, prefix);
-        if (network !== address) return `"${cidr}" has host bits set; the network is "${network}/${prefix}"`;
+        if (network !== address)
+            return `${quoted(cidr)} has host bits set; the network is "${network}/${prefix}"`;
         return undefined;
     }
     if (isIPv6(address)) {
-        if (prefix > 128) return `"${cidr}" has a prefix longer than /128`;
+        if (prefix > 128) return `${quoted(cidr)} has a prefix longer than /128`;
         return undefined;
     }
-    return `"${cidr}" does not start with an IPv4 or IPv6 address`;
+    return `${quoted(cidr)} does not start with an IPv4 or IPv6 address`;
 }
 
 function ipv4Network(address: string, prefix: number): string {
@@ -170,6 +186,8 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 
 /** The closest candidate by edit distance, to suggest "did you mean …?" for typos. */
 export function closest(value: string, candidates: readonly string[]): string | undefined {
+    // A typo is short: a long value is no misspelt key (and would cost much to compare).
+    if (value.length > 64) return undefined;
     let best: { candidate: string; distance: number } | undefined;
     for (const candidate of candidates) {
         const distance = editDistance(value.toLowerCase(), candidate.toLowerCase());

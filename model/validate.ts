@@ -7,6 +7,7 @@ import {
     RemovedMember,
     uploadHost,
 } from "./family";
+import { HETZNER_USER_DATA_LIMIT, userDataBytes } from "../render/cloud-init";
 import {
     CONFIG_NAMESPACE,
     DEFAULTS,
@@ -14,8 +15,11 @@ import {
     HETZNER_SERVER_TYPES,
     Language,
     LANGUAGES,
+    LIST_LIMITS,
     MAX_WELCOME_LINK_DAYS,
+    RETENTION_LIMITS,
     SERVER_PORTS,
+    SHARED_FILES_SHARE_OF_VOLUME,
     VOLUME_SIZE_LIMITS,
 } from "./known-values";
 import {
@@ -26,10 +30,10 @@ import {
     groupNameProblem,
     isRecord,
     isWithinZone,
-    accountKey,
     sshPublicKeyProblem,
-    usernameProblem,
 } from "./rules";
+import { quoted, shown } from "./text";
+import { accountKey, usernameProblem } from "./usernames";
 
 /** One thing wrong with the config, naming the full key (e.g. `family-xmpp:members[2].username`). */
 export interface ConfigProblem {
@@ -97,7 +101,7 @@ export function parseFamilyConfig(raw: Readonly<Record<string, unknown>>): Famil
         if (!(CONFIG_KEYS as readonly string[]).includes(key)) {
             const suggestion = closest(key, CONFIG_KEYS);
             report(
-                key,
+                shown(key),
                 "is not a setting of this stack" +
                     `${suggestion ? `; did you mean "${CONFIG_NAMESPACE}:${suggestion}"?` : ""}`,
             );
@@ -189,6 +193,17 @@ export function parseFamilyConfig(raw: Readonly<Record<string, unknown>>): Famil
             "uploadDailyQuotaMb",
             `is smaller than one file may be (${sizeLimitMb} MB), so such a file could never be sent`,
         );
+    const totalQuotaMb = Math.floor(volumeSizeGb * 1000 * SHARED_FILES_SHARE_OF_VOLUME);
+    if (dailyQuotaMb > totalQuotaMb) {
+        const neededGb = Math.ceil(dailyQuotaMb / 1000 / SHARED_FILES_SHARE_OF_VOLUME);
+        report(
+            "uploadDailyQuotaMb",
+            `is ${dailyQuotaMb} MB a day for each member, more than the ${totalQuotaMb} MB all shared ` +
+                `files may take together (half of the ${volumeSizeGb} GB volume, family-xmpp:volumeSizeGb; ` +
+                "the other half stays for accounts, message history and certificates), so one member " +
+                `could fill it in a day; lower it or make volumeSizeGb at least ${neededGb}`,
+        );
+    }
     const calls = readBoolean("calls", raw.calls, DEFAULTS.calls, report);
     const relayPorts = readPortRange(raw.callRelayPorts, report);
     if (!calls && raw.callRelayPorts !== undefined)
@@ -220,27 +235,37 @@ export function parseFamilyConfig(raw: Readonly<Record<string, unknown>>): Famil
     if (problems.length > 0 || !domain || !hostname || !dnsZone) {
         return { ok: false, problems };
     }
-    return {
-        ok: true,
-        model: {
-            domain,
-            hostname,
-            dnsZone,
-            members,
-            removedMembers,
-            groups,
-            hetzner: { location, serverType, image: "debian-13", backups, volumeSizeGb },
-            sshPublicKeys,
-            sshAllowedCidrs,
-            federation,
-            archiveRetention,
-            uploads: { sizeLimitMb, dailyQuotaMb },
-            ...(calls ? { calls: { relayPorts } } : {}),
-            certificates: { ...(acmeEmail ? { acmeEmail } : {}), staging, allowWildcard, extraCaaIssuers },
-            welcome: { linkDays, language },
-            ...(mail ? { mail } : {}),
-        },
+    const model: FamilyModel = {
+        domain,
+        hostname,
+        dnsZone,
+        members,
+        removedMembers,
+        groups,
+        hetzner: { location, serverType, image: "debian-13", backups, volumeSizeGb },
+        sshPublicKeys,
+        sshAllowedCidrs,
+        federation,
+        archiveRetention,
+        uploads: { sizeLimitMb, dailyQuotaMb, totalQuotaMb },
+        ...(calls ? { calls: { relayPorts } } : {}),
+        certificates: { ...(acmeEmail ? { acmeEmail } : {}), staging, allowWildcard, extraCaaIssuers },
+        welcome: { linkDays, language },
+        ...(mail ? { mail } : {}),
     };
+    const userData = userDataBytes(model);
+    if (userData > HETZNER_USER_DATA_LIMIT) {
+        report(
+            "members",
+            `with ${members.length} members, ${plural(groups.length, "group")} and ` +
+                `${plural(sshPublicKeys.length, "SSH key")}, ` +
+                `the server's first-boot data (cloud-init user data) would be ${userData} bytes; Hetzner ` +
+                `accepts at most ${HETZNER_USER_DATA_LIMIT}: ` +
+                "fewer or shorter members, groups or keys make it fit",
+        );
+        return { ok: false, problems };
+    }
+    return { ok: true, model };
 }
 
 type Report = (key: string, message: string) => void;
@@ -294,6 +319,7 @@ function readMembers(value: unknown, report: Report): Member[] {
         report("members", "is empty; a family server needs at least one member");
         return [];
     }
+    if (tooLong("members", value, report)) return [];
     const members: Member[] = [];
     const seen = new Map<string, number>();
     value.forEach((entry: unknown, index) => {
@@ -322,15 +348,15 @@ function readMembers(value: unknown, report: Report): Member[] {
             }
             const earlier = seen.get(folded);
             if (earlier !== undefined) {
-                const same = (value[earlier] as { username: string }).username === username;
+                const other = (value[earlier] as { username: string }).username;
                 report(
                     `${at}.username`,
-                    same
-                        ? `"${username}" is already used by members[${earlier}]; ` +
+                    other === username
+                        ? `${quoted(username)} is already used by members[${earlier}]; ` +
                               "each account needs its own username"
-                        : `"${username}" is the same address as members[${earlier}] ` +
-                              `("${(value[earlier] as { username: string }).username}"), ` +
-                              "because XMPP ignores case; choose another username",
+                        : `${quoted(username)} is the same account as members[${earlier}] ` +
+                              `(${quoted(other)}): ` +
+                              `the server stores both as ${quoted(folded)}; choose another username`,
                 );
                 ok = false;
             } else {
@@ -372,6 +398,7 @@ function readRemovedMembers(value: unknown, members: readonly Member[], report: 
         report("removedMembers", `must be a list of \`{username, erase?}\` entries, not ${describe(value)}`);
         return [];
     }
+    if (tooLong("removedMembers", value, report)) return [];
     const current = new Map(members.map((member) => [accountKey(member.username), member.username]));
     const seen = new Map<string, number>();
     const removed: RemovedMember[] = [];
@@ -399,18 +426,27 @@ function readRemovedMembers(value: unknown, members: readonly Member[], report: 
             if (problem) {
                 report(`${at}.username`, problem);
                 ok = false;
-            } else if (member !== undefined) {
+            }
+            if (member !== undefined) {
                 report(
                     `${at}.username`,
-                    `"${username}" is also in family-xmpp:members ("${member}"). A username belongs to ` +
+                    `${quoted(username)} is also in family-xmpp:members (${quoted(member)}). ` +
+                        "A username belongs to " +
                         "one person for good: give a new member another username, or, if this is the " +
                         "same person coming back, delete this entry (a kept account comes back with its " +
                         "history; an erased one cannot come back)",
                 );
                 ok = false;
             } else if (seen.has(key)) {
-                const earlier = seen.get(key);
-                report(`${at}.username`, `"${username}" is already listed as removedMembers[${earlier}]`);
+                const earlier = seen.get(key) ?? 0;
+                const other = (value[earlier] as { username: string }).username;
+                report(
+                    `${at}.username`,
+                    other === username
+                        ? `${quoted(username)} is already listed as removedMembers[${earlier}]`
+                        : `${quoted(username)} is the same account as removedMembers[${earlier}] ` +
+                              `(${quoted(other)}): the server stores both as ${quoted(key)}`,
+                );
                 ok = false;
             } else {
                 seen.set(key, index);
@@ -448,6 +484,7 @@ function readGroups(value: unknown, members: readonly Member[], report: Report):
         );
         return [];
     }
+    if (tooLong("groups", value, report)) return [];
     const usernames = members.map((member) => member.username);
     const groups: Group[] = [];
     const seenNames = new Map<string, number>();
@@ -480,7 +517,7 @@ function readGroups(value: unknown, members: readonly Member[], report: Report):
             } else if (earlier !== undefined) {
                 report(
                     `${at}.name`,
-                    `"${name}" is already the name of groups[${earlier}]; merge the two or rename one`,
+                    `${quoted(name)} is already the name of groups[${earlier}]; merge the two or rename one`,
                 );
                 ok = false;
             } else {
@@ -510,12 +547,12 @@ function readGroups(value: unknown, members: readonly Member[], report: Report):
                 const suggestion = closest(username, usernames);
                 report(
                     memberKey,
-                    `"${username}" is not a username in family-xmpp:members` +
+                    `${quoted(username)} is not a username in family-xmpp:members` +
                         `${suggestion ? `; did you mean "${suggestion}"?` : ""}`,
                 );
                 ok = false;
             } else if (listed.has(username)) {
-                report(memberKey, `"${username}" is listed twice in this group`);
+                report(memberKey, `${quoted(username)} is listed twice in this group`);
                 ok = false;
             } else {
                 listed.add(username);
@@ -528,7 +565,18 @@ function readGroups(value: unknown, members: readonly Member[], report: Report):
 
 function readRetention(value: unknown, report: Report): string {
     if (value === undefined) return DEFAULTS.archiveRetention;
-    if (value === "forever" || (typeof value === "string" && /^[1-9][0-9]*[dwmy]$/.test(value))) return value;
+    if (value === "forever") return value;
+    const match = typeof value === "string" ? /^([1-9][0-9]*)([dwmy])$/.exec(value) : null;
+    if (match) {
+        const most = RETENTION_LIMITS[match[2] as keyof typeof RETENTION_LIMITS];
+        if (Number(match[1]) <= most) return match[0];
+        report(
+            "archiveRetention",
+            `${describe(value)} is more than 100 years (at most ${most}${match[2]}); ` +
+                'write "forever" to keep the history for good',
+        );
+        return DEFAULTS.archiveRetention;
+    }
     report(
         "archiveRetention",
         'must be a number of days, weeks, months or years ("30d", "4w", "6m", "1y") ' +
@@ -585,7 +633,8 @@ function readPortRange(value: unknown, report: Report): { min: number; max: numb
     if (min < 1024 || max > 65535 || min > max) {
         report(
             "callRelayPorts",
-            `must run from a lower to a higher port between 1024 and 65535 (e.g. ${example}), not "${value}"`,
+            "must run from a lower to a higher port between 1024 and 65535 " +
+                `(e.g. ${example}), not ${describe(value)}`,
         );
     } else if (max - min + 1 < MIN_RELAY_PORTS) {
         report(
@@ -607,22 +656,39 @@ function readPortRange(value: unknown, report: Report): { min: number; max: numb
     return { min, max };
 }
 
+/**
+ * An address certbot passes to Let's Encrypt: letters, digits and . _ % + - before the @ (nothing a
+ * shell or a glob would read), a domain name after it.
+ */
 function readEmail(value: unknown, report: Report): string | undefined {
     if (value === undefined) return undefined;
-    if (typeof value !== "string" || !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value)) {
-        report(
-            "acmeEmail",
-            "must be an e-mail address where Let's Encrypt can warn about expiring certificates, " +
-                `not ${describe(value)}`,
-        );
+    const purpose = "an e-mail address where Let's Encrypt can warn about expiring certificates";
+    if (typeof value !== "string") {
+        report("acmeEmail", `must be ${purpose}, not ${describe(value)}`);
         return undefined;
     }
-    return value;
+    const at = value.lastIndexOf("@");
+    const [local, domain] = [value.slice(0, at), value.slice(at + 1)];
+    const domainProblem = at > 0 ? dnsNameProblem(domain) : undefined;
+    if (at <= 0 || domain.length === 0) {
+        report("acmeEmail", `must be ${purpose} (name@domain), not ${describe(value)}`);
+    } else if (!/^[A-Za-z0-9_%+-]+(\.[A-Za-z0-9_%+-]+)*$/.test(local) || local.length > 64) {
+        report(
+            "acmeEmail",
+            `${describe(value)}: the part before the @ may only hold letters a-z, digits and . _ % + - ` +
+                "(no spaces, quotes or characters such as * ? $ that a shell reads), at most 64 of them",
+        );
+    } else if (domainProblem) {
+        report("acmeEmail", `has a domain that is not a domain name: ${domainProblem}`);
+    } else {
+        return value;
+    }
+    return undefined;
 }
 
 function caaIssuerProblem(issuer: string): string | undefined {
     return dnsNameProblem(issuer)
-        ? `"${issuer}" is not a CA's domain as CAA records name it (e.g. "pki.goog")`
+        ? `${quoted(issuer)} is not a CA's domain as CAA records name it (e.g. "pki.goog")`
         : undefined;
 }
 
@@ -710,6 +776,7 @@ function readMxList(value: unknown, report: Report): { host: string; priority: n
         report("mail.mx", "is required for a custom provider: a list of `{host, priority}` mail servers");
         return [];
     }
+    if (tooLong("mail.mx", value, report)) return [];
     const hosts: { host: string; priority: number }[] = [];
     value.forEach((entry: unknown, index) => {
         const at = `mail.mx[${index}]`;
@@ -732,6 +799,7 @@ function readDkimList(value: unknown, report: Report): { selector: string; targe
         report("mail.dkim", "must be a list of `{selector, target}` entries");
         return [];
     }
+    if (tooLong("mail.dkim", value, report)) return [];
     const keys: { selector: string; target: string }[] = [];
     value.forEach((entry: unknown, index) => {
         const at = `mail.dkim[${index}]`;
@@ -744,7 +812,10 @@ function readDkimList(value: unknown, report: Report): { selector: string; targe
             return;
         }
         if (!/^[a-z0-9][a-z0-9-]*$/.test(entry.selector))
-            report(`${at}.selector`, `"${entry.selector}" must be lowercase letters, digits and hyphens`);
+            report(
+                `${at}.selector`,
+                `${quoted(entry.selector)} must be lowercase letters, digits and hyphens`,
+            );
         else if (dnsNameProblem(entry.target, true))
             report(`${at}.target`, dnsNameProblem(entry.target, true) ?? "");
         else keys.push({ selector: entry.selector, target: entry.target });
@@ -791,8 +862,16 @@ function readVolumeSize(value: unknown, report: Report): number {
     return value;
 }
 
+/** Whether a list holds more entries than LIST_LIMITS allows (reported once, entries left unread). */
+function tooLong(key: keyof typeof LIST_LIMITS, value: readonly unknown[], report: Report): boolean {
+    const { most, why } = LIST_LIMITS[key];
+    if (value.length <= most) return false;
+    report(key, `has ${value.length} entries; at most ${most} are allowed (${why})`);
+    return true;
+}
+
 function readStringList(
-    key: string,
+    key: keyof typeof LIST_LIMITS,
     value: unknown,
     fallback: readonly string[],
     problemOf: (item: string) => string | undefined,
@@ -803,6 +882,7 @@ function readStringList(
         report(key, `must be a list, not ${describe(value)}`);
         return [];
     }
+    if (tooLong(key, value, report)) return [];
     const items: string[] = [];
     value.forEach((item: unknown, index) => {
         if (typeof item !== "string") {
@@ -826,7 +906,7 @@ function reportUnknownFields(
         if (!known.includes(field)) {
             const suggestion = closest(field, known);
             report(
-                `${at}.${field}`,
+                `${at}.${shown(field)}`,
                 `is not a field here${suggestion ? `; did you mean "${suggestion}"?` : ""} ` +
                     `(known: ${known.join(", ")})`,
             );
@@ -838,8 +918,12 @@ function describe(value: unknown): string {
     if (Array.isArray(value)) return "a list";
     if (value === null) return "an empty value";
     if (typeof value === "object") return "an object";
-    if (typeof value === "string") return `"${value}"`;
+    if (typeof value === "string") return quoted(value);
     return String(value);
+}
+
+function plural(count: number, noun: string): string {
+    return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }
 
 /** How problems reach a person: one line each, key first. */

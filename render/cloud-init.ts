@@ -1,6 +1,7 @@
 import { gzipSync } from "node:zlib";
 import { dump } from "js-yaml";
 import { FamilyModel } from "../model/family";
+import { PublicAddresses } from "./layout";
 import { FIRST_BOOT_SCRIPT, renderServerFiles } from "./server-files";
 
 /** Hetzner rejects user data above 32 KiB. */
@@ -44,8 +45,47 @@ export function hetznerVolumeDevice(volumeId: string): string {
  * The cloud-init user data that boots a fresh Debian 13 server into the family's Prosody. It holds
  * no secret: accounts and their passwords arrive later, over SSH, from the provisioning step.
  */
-export function renderCloudInit(model: FamilyModel, volumeDevice: string, deployPublicKey?: string): string {
-    const files = renderServerFiles(model, volumeDevice, deployPublicKey);
+export function renderCloudInit(
+    model: FamilyModel,
+    volumeDevice: string,
+    addresses: PublicAddresses,
+    deployPublicKey?: string,
+): string {
+    const userData = renderUserData(model, volumeDevice, addresses, deployPublicKey);
+    const size = Buffer.byteLength(userData, "utf8");
+    if (size > HETZNER_USER_DATA_LIMIT) {
+        // The validator refuses such a family (userDataBytes): reaching this is a bug.
+        throw new Error(
+            `the rendered user data is ${size} bytes; Hetzner accepts at most ${HETZNER_USER_DATA_LIMIT}`,
+        );
+    }
+    return userData;
+}
+
+/**
+ * The size of the family's user data with the longest values Hetzner fills in (volume id,
+ * addresses, deploy key), for the validator: a family whose first-boot data cannot fit in Hetzner's
+ * 32 KiB is a config problem, found before anything is deployed.
+ */
+export function userDataBytes(model: FamilyModel): number {
+    const longest = {
+        volumeDevice: hetznerVolumeDevice("9".repeat(20)),
+        addresses: { ipv4: "255.255.255.255", ipv6: "ffff:ffff:ffff:ffff::/64" },
+        deployPublicKey: `ssh-ed25519 ${"A".repeat(68)}`,
+    };
+    return Buffer.byteLength(
+        renderUserData(model, longest.volumeDevice, longest.addresses, longest.deployPublicKey),
+        "utf8",
+    );
+}
+
+function renderUserData(
+    model: FamilyModel,
+    volumeDevice: string,
+    addresses: PublicAddresses,
+    deployPublicKey?: string,
+): string {
+    const files = renderServerFiles(model, volumeDevice, addresses, deployPublicKey);
     const document = {
         hostname: model.hostname.split(".")[0],
         fqdn: model.hostname,
@@ -69,12 +109,5 @@ export function renderCloudInit(model: FamilyModel, volumeDevice: string, deploy
     const header =
         "#cloud-config\n" +
         `# family-xmpp: first boot of ${model.hostname}, the XMPP server for ${model.domain}.\n`;
-    const userData = header + dump(document, { noRefs: true, lineWidth: -1 });
-    const size = Buffer.byteLength(userData, "utf8");
-    if (size > HETZNER_USER_DATA_LIMIT) {
-        throw new Error(
-            `the rendered user data is ${size} bytes; Hetzner accepts at most ${HETZNER_USER_DATA_LIMIT}`,
-        );
-    }
-    return userData;
+    return header + dump(document, { noRefs: true, lineWidth: -1 });
 }

@@ -85,6 +85,16 @@ export interface ServerCommands {
     readonly reloadTurnCertificate: string;
 }
 
+/**
+ * The server's public addresses, known once Hetzner assigned them (the try-out: its own address).
+ * coturn never relays to them: a relay to the server itself would reach ports the firewall closes.
+ */
+export interface PublicAddresses {
+    readonly ipv4: string;
+    /** An address or, as Hetzner routes a /64 to each server, the network (e.g. `2a01:4f8:1:2::/64`). */
+    readonly ipv6?: string;
+}
+
 /** A file the server gets, with the owner and mode it must have. */
 export interface ServerFile {
     readonly path: string;

@@ -17,6 +17,7 @@ export function renderProsodyConfig(model: FamilyModel, host: ServerHost): strin
         UPLOAD_HOST: uploadHost(model),
         UPLOAD_SIZE_LIMIT: String(model.uploads.sizeLimitMb * 1024 * 1024),
         UPLOAD_DAILY_QUOTA: String(model.uploads.dailyQuotaMb * 1024 * 1024),
+        UPLOAD_TOTAL_QUOTA: String(model.uploads.totalQuotaMb * 1024 * 1024),
         UPLOAD_EXPIRES_AFTER: String(retentionSeconds(model.archiveRetention)),
         ARCHIVE_EXPIRES_AFTER: model.archiveRetention === "forever" ? "never" : model.archiveRetention,
         ADMIN_ADDRESSES: adminAddresses.join(", "),
@@ -39,8 +40,9 @@ export function renderProsodyConfig(model: FamilyModel, host: ServerHost): strin
         LOG_FILE: paths.logFile,
         SECRETS_DIR: paths.prosodySecretsDir,
         CALLS_MODULES: model.calls
-            ? "-- Voice and video calls: credentials for the family's STUN/TURN server (XEP-0215)\n" +
-              '    "turn_external";'
+            ? "-- Voice and video calls: credentials for the family's STUN/TURN server (XEP-0215),\n" +
+              "    -- each naming the member, so that coturn's quotas count per member\n" +
+              '    "turn_external"; "family_xmpp_calls";'
             : "-- (calls are turned off: no STUN/TURN service)",
         CALLS: model.calls
             ? renderProsodyCallSettings(model, host).trimEnd()

@@ -1,5 +1,5 @@
 import { FamilyModel } from "../model/family";
-import { DATA_MOUNT, PRODUCTION_HOST, ServerFile, ServerHost } from "./layout";
+import { DATA_MOUNT, PRODUCTION_HOST, PublicAddresses, ServerFile, ServerHost } from "./layout";
 import { renderGroupsFile, renderProsodyConfig } from "./prosody";
 import { renderFamilyFile } from "./rooms";
 import { LETSENCRYPT_ON_VOLUME, renderImportHookFile } from "./certificates";
@@ -10,6 +10,12 @@ import { renderWelcomePage } from "./welcome";
 export const FIRST_BOOT_SCRIPT = "/usr/local/sbin/family-xmpp-first-boot";
 /** apt's retries for every apt run on the server: first boot, the calls step, security updates. */
 export const APT_RETRIES_FILE = "/etc/apt/apt.conf.d/80family-xmpp-retries";
+
+/**
+ * The project's own Prosody modules: the family kept in step with the config, TURN credentials per
+ * member, and nothing for strangers on HTTPS.
+ */
+const PROSODY_MODULES = ["mod_family_xmpp.lua", "mod_family_xmpp_calls.lua", "mod_family_xmpp_https.lua"];
 
 /**
  * The files that follow the family's config (members, groups, admins), and the project's Prosody
@@ -29,9 +35,8 @@ export function renderFamilyFiles(model: FamilyModel, host: ServerHost = PRODUCT
         prosodyFile(paths.prosodyConfig, renderProsodyConfig(model, host)),
         prosodyFile(paths.groupsFile, renderGroupsFile(model)),
         prosodyFile(paths.familyFile, renderFamilyFile(model)),
-        prosodyFile(
-            `${paths.prosodyModulesDir}/mod_family_xmpp.lua`,
-            fillTemplate("mod_family_xmpp.lua", {}),
+        ...PROSODY_MODULES.map((module) =>
+            prosodyFile(`${paths.prosodyModulesDir}/${module}`, fillTemplate(module, {})),
         ),
         prosodyFile(
             `${paths.prosodyModulesDir}/mod_family_welcome.lua`,
@@ -72,6 +77,7 @@ export function renderServerFamilyFiles(model: FamilyModel, deployPublicKey?: st
 export function renderServerFiles(
     model: FamilyModel,
     volumeDevice: string,
+    addresses: PublicAddresses,
     deployPublicKey?: string,
 ): ServerFile[] {
     const system: ServerFile[] = [
@@ -124,7 +130,7 @@ export function renderServerFiles(
             owner: "root:root",
             afterPackages: false,
         },
-        ...(model.calls ? [renderFirstBootTurnConfig(model)] : []),
+        ...(model.calls ? [renderFirstBootTurnConfig(model, addresses)] : []),
     ];
     return [...system, ...renderServerFamilyFiles(model, deployPublicKey)];
 }
@@ -133,10 +139,10 @@ export function renderServerFiles(
  * coturn's config as the package finds it when it is installed and started: complete but for the
  * secret, so it refuses every request until the calls step brings the secret over SSH.
  */
-function renderFirstBootTurnConfig(model: FamilyModel): ServerFile {
+function renderFirstBootTurnConfig(model: FamilyModel, addresses: PublicAddresses): ServerFile {
     return {
         path: PRODUCTION_HOST.paths.turnConfig,
-        content: renderTurnServerConfig(model),
+        content: renderTurnServerConfig(model, addresses),
         permissions: "0644",
         owner: "root:root",
         afterPackages: false,

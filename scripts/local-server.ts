@@ -17,7 +17,14 @@ import { dirname, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { FamilyModel, jidOf } from "../model/family";
 import { certificateNames } from "../render/certificates";
-import { Listeners, PRODUCTION_HOST, ServerFile, ServerHost, ServerPaths } from "../render/layout";
+import {
+    Listeners,
+    PRODUCTION_HOST,
+    PublicAddresses,
+    ServerFile,
+    ServerHost,
+    ServerPaths,
+} from "../render/layout";
 import { renderSyncFamilyFiles, secretOnStdin } from "../render/provisioning";
 import { renderDisableAccount, renderEnsureAccount, renderEraseAccount } from "../render/accounts";
 import { renderSyncCallSecret } from "../render/calls";
@@ -37,6 +44,8 @@ export interface LocalServer {
     readonly host: ServerHost;
     readonly paths: ServerPaths;
     readonly listeners: Listeners;
+    /** The try-out's own address (coturn's), which coturn never relays to, as on the VPS. */
+    readonly addresses: PublicAddresses;
     /** PEM of the local certificate authority that signed the server's certificate. */
     readonly caCertificate: string;
     /** `{ jid: password }` for every member. */
@@ -147,6 +156,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     const stateDir = resolve(options.stateDir);
     const host = localHost(stateDir, options.portOffset, options.turn?.address);
     const { paths, listeners } = host;
+    const addresses = { ipv4: listeners.turnInterfaces[0] };
     for (const dir of [
         stateDir,
         paths.dataPath,
@@ -164,7 +174,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
         chownTree(stateDir);
         refuseUnreachableConfig(paths.prosodyConfig);
     }
-    const turn = model.calls ? startCalls(model, host, stateDir, options.turn?.netns) : undefined;
+    const turn = model.calls ? startCalls(model, host, addresses, stateDir, options.turn?.netns) : undefined;
 
     const prosody = startProsody(paths, stateDir);
     try {
@@ -186,6 +196,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
             host,
             paths,
             listeners,
+            addresses,
             caCertificate,
             credentials,
             welcomeLinks,
@@ -222,12 +233,13 @@ export function coturnInstalled(): boolean {
 function startCalls(
     model: FamilyModel,
     host: ServerHost,
+    addresses: PublicAddresses,
     stateDir: string,
     netns: string | undefined,
 ): ChildProcess | undefined {
     const secretFile = join(stateDir, "calls-secret");
     if (!existsSync(secretFile)) writeFileSync(secretFile, randomBytes(24).toString("hex"), { mode: 0o600 });
-    const script = renderSyncCallSecret(model, host);
+    const script = renderSyncCallSecret(model, addresses, host);
     runScript(script, secretOnStdin(readFileSync(secretFile, "utf8").trim()));
     if (!coturnInstalled()) {
         console.warn(

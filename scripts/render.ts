@@ -1,4 +1,5 @@
 import { mkdirSync, writeFileSync } from "node:fs";
+import { isIPv4, isIPv6 } from "node:net";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { hetznerVolumeDevice, renderCloudInit } from "../render/cloud-init";
@@ -28,6 +29,10 @@ if (!values["stack-config"] || !values.out) {
     );
     process.exit(2);
 }
+if (!isIPv4(values.ipv4 ?? "") || !isIPv6(values.ipv6 ?? "")) {
+    console.error("--ipv4 must be an IPv4 address and --ipv6 an IPv6 address");
+    process.exit(2);
+}
 const model = loadStackConfigOrExit(values["stack-config"]);
 const out = values.out;
 
@@ -36,11 +41,15 @@ const write = (path: string, content: string) => {
     writeFileSync(path, content);
 };
 const volumeDevice = hetznerVolumeDevice(values["volume-id"] ?? "0");
-write(join(out, "cloud-init.yaml"), renderCloudInit(model, volumeDevice, values["deploy-public-key"]));
+const addresses = { ipv4: values.ipv4 ?? "", ipv6: values.ipv6 ?? "" };
+write(
+    join(out, "cloud-init.yaml"),
+    renderCloudInit(model, volumeDevice, addresses, values["deploy-public-key"]),
+);
 write(
     join(out, "dns.zone"),
-    renderZoneFile(renderDnsRecords(model, { ipv4: values.ipv4 ?? "", ipv6: values.ipv6 ?? "" })),
+    renderZoneFile(renderDnsRecords(model, { ipv4: addresses.ipv4, ipv6: addresses.ipv6 })),
 );
-for (const file of renderServerFiles(model, volumeDevice, values["deploy-public-key"]))
+for (const file of renderServerFiles(model, volumeDevice, addresses, values["deploy-public-key"]))
     write(join(out, "rootfs", file.path), file.content);
 console.log(`Rendered ${model.hostname} for ${model.domain} into ${out}`);

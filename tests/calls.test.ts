@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { getCACertificates, setDefaultCACertificates } from "node:tls";
 import { after, before, describe, it } from "node:test";
-import { renderSyncCallSecret } from "../render/calls";
+import { relayQuotas, renderSyncCallSecret } from "../render/calls";
 import { renderImportHook } from "../render/certificates";
 import { shellWord } from "../render/template";
 import { LocalServer, startLocalServer } from "../scripts/local-server";
@@ -18,6 +18,7 @@ import { COTURN, missingTools, PROSODY } from "./support/tools";
 import { familyModel } from "./support/families";
 import { renewedCertificate } from "./support/renewal";
 import { ExternalService, externalServices, RELAY_MESSAGES, relayThrough, turnService } from "./support/turn";
+import { allocate, AllocationResult } from "./support/turn-client";
 import { TurnLab } from "./support/turn-lab";
 import { login, Session } from "./support/xmpp";
 
@@ -26,6 +27,7 @@ const FAMILY = familyModel({
     members: [
         { username: "anna", name: "Anna", admin: true },
         { username: "bo", name: "Bo" },
+        { username: "cai", name: "Cai" },
     ],
 });
 const HOSTNAME = FAMILY.hostname;
@@ -87,7 +89,8 @@ describe("calls through the family's TURN server", { skip: missing }, () => {
 
     it("gives TURN credentials that expire in a day", () => {
         const { username, password, expires } = turn("udp");
-        assert.match(username ?? "", /^\d{10}$/);
+        // "<expiry>:<member>", the TURN REST API form (see mod_family_xmpp_calls).
+        assert.match(username ?? "", /^\d{10}:[0-9a-f]{16}$/);
         assert.ok((password ?? "").length > 20, "a password derived from the shared secret");
         const hoursLeft = (Date.parse(expires ?? "") - Date.now()) / 3_600_000;
         assert.ok(hoursLeft > 23.9 && hoursLeft <= 24, `expires in ${hoursLeft} h`);
@@ -170,12 +173,94 @@ describe("calls through the family's TURN server", { skip: missing }, () => {
         },
     );
 
+    it("never relays to the server's own address, nor to documentation addresses", async () => {
+        const { username = "", password = "" } = turn("udp");
+        for (const peerAddress of [lab.serverAddress, "192.0.2.7", "198.51.100.7", "203.0.113.7"]) {
+            const result = await relayThrough({
+                server: lab.serverAddress,
+                port: server.listeners.turnPort,
+                transport: "udp",
+                username,
+                password,
+                peer: peerAddress,
+            });
+            assert.equal(result.echoed, 0, `relayed to ${peerAddress}`);
+            assert.match(result.output, /403 \(Forbidden IP\)/, peerAddress);
+        }
+    });
+
+    it(
+        "refuses TCP relays (RFC 6062): " + "a member's credentials open no TCP connections from the server",
+        async () => {
+            const { username = "", password = "" } = turn("tcp");
+            const result = await relayThrough({
+                server: lab.serverAddress,
+                port: server.listeners.turnPort,
+                transport: "tcp",
+                tcpRelay: true,
+                username,
+                password,
+                peer: lab.peerAddress,
+            });
+            assert.equal(result.echoed, 0, result.output);
+            assert.match(result.output, /442|Unsupported Transport/, result.output);
+        },
+    );
+
+    it("names the member in every TURN username, the same member in every credential", async () => {
+        const again = await externalServices(anna, FAMILY.domain);
+        const bo = await login(server, `bo@${FAMILY.domain}`, undefined, "credentials");
+        const boServices = await externalServices(bo, FAMILY.domain);
+        await bo.stop();
+        const member = (services: ExternalService[]) =>
+            /^\d+:([0-9a-f]{16})$/.exec(turnService(services, "udp").username ?? "")?.[1];
+        assert.ok(member(services), turnService(services, "udp").username);
+        assert.equal(member(again), member(services));
+        assert.notEqual(member(boServices), member(services));
+    });
+
+    it(
+        "keeps a quarter of the relay ports for each member: " + "one member's apps cannot starve the others",
+        async () => {
+            const { total, perMember } = relayQuotas(FAMILY.calls?.relayPorts ?? { min: 0, max: -1 });
+            assert.deepEqual([total, perMember], [256, 64]);
+            // Cai's apps run away; Bo wants to call. Neither has a relay yet.
+            const cai = await login(server, `cai@${FAMILY.domain}`, undefined, "runaway");
+            const bo = await login(server, `bo@${FAMILY.domain}`, undefined, "call");
+            const credentialsOf = (services: ExternalService[]) => {
+                const { username = "", password = "" } = turnService(services, "udp");
+                return { server: lab.serverAddress, port: server.listeners.turnPort, username, password };
+            };
+            const caiServices = await externalServices(cai, FAMILY.domain);
+            const held: AllocationResult[] = [];
+            try {
+                for (let count = 0; count < perMember + 6; count++)
+                    held.push(await allocate(credentialsOf(caiServices)));
+                assert.deepEqual(
+                    held.map((allocation) => allocation.code),
+                    [...Array(perMember).fill(200), ...Array(6).fill(486)],
+                );
+                // Fresh credentials (a new expiry, so a new username) do not reset the member's count.
+                await new Promise((done) => setTimeout(done, 1100));
+                const fresh = await externalServices(cai, FAMILY.domain);
+                assert.notEqual(turnService(fresh, "udp").username, turnService(caiServices, "udp").username);
+                held.push(await allocate(credentialsOf(fresh)));
+                assert.equal(held[held.length - 1].code, 486);
+                held.push(await allocate(credentialsOf(await externalServices(bo, FAMILY.domain))));
+                assert.equal(held[held.length - 1].code, 200, "Bo gets no relay");
+            } finally {
+                for (const allocation of held) if ("release" in allocation) await allocation.release();
+                await Promise.all([cai.stop(), bo.stop()]);
+            }
+        },
+    );
+
     it("changes nothing and restarts nothing when the calls step runs again with the same secret", () => {
         const rerun = spawnSync(
             "sh",
             [
                 "-c",
-                renderSyncCallSecret(FAMILY, {
+                renderSyncCallSecret(FAMILY, server.addresses, {
                     ...server.host,
                     commands: {
                         ...server.host.commands,

@@ -41,10 +41,17 @@ function stackFile(config: Record<string, unknown>): string {
 
 /** A family no test has seen before: a random domain and random members in random scripts. */
 function unseenFamily(): Record<string, unknown> {
-    const letters = ["a", "e", "i", "o", "u", "ø", "é", "ж", "ü", "n", "r", "s", "t", "k"];
-    const pick = () => letters[Math.floor(Math.random() * letters.length)];
+    // One alphabet per username: a username never mixes scripts.
+    const alphabets = [
+        ["a", "e", "i", "o", "u", "ø", "é", "ü", "n", "r", "s", "t", "k"],
+        ["а", "е", "и", "о", "у", "ж", "н", "р", "с", "т", "к"],
+    ];
+    const pick = (letters: string[]) => letters[Math.floor(Math.random() * letters.length)];
     const usernames = new Set<string>();
-    while (usernames.size < 6) usernames.add(`${pick()}${pick()}${pick()}${Math.floor(Math.random() * 100)}`);
+    while (usernames.size < 6) {
+        const letters = alphabets[Math.floor(Math.random() * alphabets.length)];
+        usernames.add(`${pick(letters)}${pick(letters)}${pick(letters)}${Math.floor(Math.random() * 100)}`);
+    }
     const members = [...usernames].map((username, index) => ({
         username,
         name: `Member ${username.toUpperCase()}`,
@@ -129,10 +136,42 @@ describe("npm run render", () => {
         assert.match(result.stderr, /- family-xmpp:members\[0\]\.username: "Anna" has uppercase letters/);
         assert.match(
             result.stderr,
-            /- family-xmpp:members\[1\]\.username: "anna" is the same address as members\[0\]/,
+            /- family-xmpp:members\[1\]\.username: "anna" is the same account as members\[0\] \("Anna"\)/,
         );
         assert.doesNotMatch(result.stderr, /^\s+at /m);
     });
+
+    it(
+        "answers a hostile config (a 100,000-character name, a 400-digit retention, 5000 members, " +
+            "a hidden __proto__) with a short list of problems and exit 2",
+        () => {
+            const members = Array.from({ length: 5000 }, (_, index) => ({
+                username: `m${index}`,
+                name: `Member ${index}`,
+            }));
+            const render = (config: Record<string, unknown>) =>
+                tsxRun("render.ts", [
+                    "--stack-config",
+                    stackFile(config),
+                    "--out",
+                    mkdtempSync(join(tmpdir(), "render-")),
+                ]);
+            const huge = render({
+                domain: "johansson.me",
+                members: [{ username: "anna", name: "A".repeat(100_000) }],
+                archiveRetention: `${"9".repeat(400)}y`,
+                ["__proto__"]: { members: [{ username: "eve", name: "Eve", admin: true }] },
+            });
+            assert.equal(huge.status, 2, huge.stderr);
+            assert.ok(huge.stderr.length < 1500, `${huge.stderr.length} characters on stderr`);
+            for (const key of ["members[0].name", "archiveRetention", "__proto__"])
+                assert.ok(huge.stderr.includes(`family-xmpp:${key}:`), key);
+            const many = render({ domain: "johansson.me", members });
+            assert.equal(many.status, 2, many.stderr);
+            assert.match(many.stderr, /- family-xmpp:members: has 5000 entries; at most 1000 are allowed/);
+            for (const run of [huge, many]) assert.doesNotMatch(run.stderr, /^\s+at /m);
+        },
+    );
 
     it("says so when the stack config file cannot be read", () => {
         const result = tsxRun("render.ts", [

@@ -25,6 +25,11 @@ function problemsOf(raw: Record<string, unknown>): ConfigProblem[] {
     return result.ok ? [] : [...result.problems];
 }
 
+/** Config as read (objects without a prototype) in the shape of object literals, to compare. */
+function asPlainData(value: unknown): unknown {
+    return JSON.parse(JSON.stringify(value));
+}
+
 function modelOf(raw: Record<string, unknown>) {
     const result = parseFamilyConfig(raw);
     if (!result.ok) assert.fail(formatProblems(result.problems));
@@ -396,8 +401,8 @@ describe("config problems", () => {
                 (p) =>
                     p.key === "family-xmpp:members[1].username" &&
                     p.message ===
-                        '"ANNA" is the same address as members[0] ("anna"), ' +
-                            "because XMPP ignores case; choose another username",
+                        '"ANNA" is the same account as members[0] ("anna"): ' +
+                            'the server stores both as "anna"; choose another username',
             ),
         );
     });
@@ -507,8 +512,12 @@ describe("config problems", () => {
         ]);
     });
 
-    it("limits shared files to 100 MB each and 1000 MB a day by default", () => {
-        assert.deepEqual(modelOf(family()).uploads, { sizeLimitMb: 100, dailyQuotaMb: 1000 });
+    it("limits shared files to 100 MB each, 1000 MB a day, and half the volume in all by default", () => {
+        assert.deepEqual(modelOf(family()).uploads, {
+            sizeLimitMb: 100,
+            dailyQuotaMb: 1000,
+            totalQuotaMb: 5000,
+        });
     });
 
     it("rejects a daily upload quota smaller than one file", () => {
@@ -684,7 +693,10 @@ describe("reading stack config", () => {
                 "      name: Anna",
             ].join("\n"),
         );
-        assert.deepEqual(raw, { domain: "johansson.me", members: [{ username: "anna", name: "Anna" }] });
+        assert.deepEqual(asPlainData(raw), {
+            domain: "johansson.me",
+            members: [{ username: "anna", name: "Anna" }],
+        });
     });
 
     it("decodes the engine's JSON-encoded values and keeps plain strings", () => {
@@ -695,7 +707,7 @@ describe("reading stack config", () => {
             "family-xmpp:volumeSizeGb": "20",
             "cloudflare:apiToken": "secret",
         });
-        assert.deepEqual(raw, {
+        assert.deepEqual(asPlainData(raw), {
             domain: "johansson.me",
             members: [{ username: "anna", name: "Anna" }],
             backups: true,

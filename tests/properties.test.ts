@@ -69,7 +69,7 @@ describe("quoting", () => {
                         index === 0 ? { ...member, name: displayName } : member,
                     ),
                 };
-                const userData = renderCloudInit(model, hetznerVolumeDevice("1"));
+                const userData = renderCloudInit(model, hetznerVolumeDevice("1"), { ipv4: "192.0.2.10" });
                 const groups = readCloudConfig(userData).write_files.find((file) =>
                     file.path.endsWith("/family-groups.txt"),
                 );

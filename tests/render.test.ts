@@ -3,6 +3,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { BlockList, isIPv4 } from "node:net";
 import { describe, it } from "node:test";
 import {
     certificateNames,
@@ -34,6 +35,8 @@ const GOLDEN_DIR = join(__dirname, "golden");
 const DEPLOY_KEY =
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHC+cRYnckoH99E58M9oEnVJuT1/tqi0uys6337/4NwG family-xmpp-deploy";
 const VOLUME_DEVICE = hetznerVolumeDevice("100200300");
+/** The server's public addresses, as Hetzner assigns them: an IPv4 address and a /64. */
+const ADDRESSES = { ipv4: "5.75.128.10", ipv6: "2a01:4f8:1c1c:abcd::/64" };
 
 function matchesGolden(name: string, actual: string): void {
     const file = join(GOLDEN_DIR, name);
@@ -226,7 +229,7 @@ describe("the shared-roster groups file", () => {
 });
 
 describe("the cloud-init user data", () => {
-    const userData = renderCloudInit(devFamily(), VOLUME_DEVICE, DEPLOY_KEY);
+    const userData = renderCloudInit(devFamily(), VOLUME_DEVICE, ADDRESSES, DEPLOY_KEY);
     const cloudConfig = readCloudConfig(userData);
 
     it("matches the reviewed golden copy (compressed files shown decompressed, for review)", () => {
@@ -239,7 +242,7 @@ describe("the cloud-init user data", () => {
     });
 
     it("is the same, byte for byte, every time it is rendered", () => {
-        assert.equal(renderCloudInit(devFamily(), VOLUME_DEVICE, DEPLOY_KEY), userData);
+        assert.equal(renderCloudInit(devFamily(), VOLUME_DEVICE, ADDRESSES, DEPLOY_KEY), userData);
     });
 
     it("starts with the #cloud-config header", () => {
@@ -351,6 +354,8 @@ describe("the cloud-init user data", () => {
                 "/etc/prosody/family-groups.txt",
                 "/etc/prosody/family.json",
                 "/usr/local/lib/family-xmpp/prosody-modules/mod_family_xmpp.lua",
+                "/usr/local/lib/family-xmpp/prosody-modules/mod_family_xmpp_calls.lua",
+                "/usr/local/lib/family-xmpp/prosody-modules/mod_family_xmpp_https.lua",
                 "/usr/local/lib/family-xmpp/prosody-modules/mod_family_welcome.lua",
                 "/usr/local/lib/family-xmpp/prosody-modules/family_welcome.html",
             ],
@@ -403,7 +408,7 @@ describe("the cloud-init user data", () => {
 
 describe("calls", () => {
     const model = devFamily();
-    const turnConfig = renderTurnServerConfig(model);
+    const turnConfig = renderTurnServerConfig(model, ADDRESSES);
     const settings = (text: string) =>
         text.split("\n").filter((line) => line !== "" && !line.startsWith("#"));
 
@@ -429,39 +434,85 @@ describe("calls", () => {
     );
 
     it("relays through the configured port range only", () => {
-        const custom = renderTurnServerConfig({
-            ...model,
-            calls: { relayPorts: { min: 60000, max: 60099 } },
-        });
+        const custom = renderTurnServerConfig(
+            { ...model, calls: { relayPorts: { min: 60000, max: 60099 } } },
+            ADDRESSES,
+        );
         assert.deepEqual(
             settings(custom).filter((line) => /^(min|max)-port=/.test(line)),
             ["min-port=60000", "max-port=60099"],
         );
     });
 
-    it("denies every private, loopback and link-local peer, IPv4 and IPv6", () => {
-        const denied = settings(turnConfig)
-            .filter((line) => line.startsWith("denied-peer-ip="))
-            .map((line) => line.slice("denied-peer-ip=".length));
-        assert.deepEqual(
-            denied,
-            DENIED_PEER_RANGES.map(({ range }) => range),
-        );
-        for (const range of [
-            "10.0.0.0-10.255.255.255",
-            "127.0.0.0-127.255.255.255",
-            "169.254.0.0-169.254.255.255",
-            "::1",
-            "fc00::-fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
-        ]) {
-            assert.ok(denied.includes(range), range);
+    /**
+     * Whether coturn refuses to relay to `address`, read with Node's BlockList: one list per address
+     * family, as coturn keeps them (a BlockList would also match IPv4 against IPv4-mapped IPv6 rules).
+     */
+    function refuses(config: string, address: string): boolean {
+        const family = isIPv4(address) ? "ipv4" : "ipv6";
+        const denied = new BlockList();
+        for (const line of settings(config).filter((setting) => setting.startsWith("denied-peer-ip="))) {
+            const [first, last = first] = line.slice("denied-peer-ip=".length).split("-");
+            if ((isIPv4(first) ? "ipv4" : "ipv6") === family) denied.addRange(first, last, family);
         }
+        return denied.check(address, family);
+    }
+
+    it("denies every private, loopback and link-local peer, IPv4 and IPv6", () => {
+        for (const address of ["10.0.0.2", "127.0.0.1", "169.254.169.254", "192.168.1.1", "::1", "fd00::1"])
+            assert.ok(refuses(turnConfig, address), address);
         assert.ok(settings(turnConfig).includes("no-multicast-peers"));
+        assert.deepEqual(
+            settings(turnConfig)
+                .filter((line) => line.startsWith("denied-peer-ip="))
+                .slice(0, DENIED_PEER_RANGES.length),
+            DENIED_PEER_RANGES.map(({ range }) => `denied-peer-ip=${range}`),
+        );
+    });
+
+    it(
+        "denies the ways into IPv4 through IPv6 (6to4, Teredo, NAT64, mapped) " + "and documentation ranges",
+        () => {
+            for (const address of [
+                "2002:c000:204::1",
+                "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+                "64:ff9b::a00:1",
+                "64:ff9b:1::a00:1",
+                "::ffff:10.0.0.1",
+                "192.0.2.1",
+                "198.51.100.7",
+                "203.0.113.9",
+                "2001:db8::1",
+            ])
+                assert.ok(refuses(turnConfig, address), address);
+        },
+    );
+
+    it("denies the server's own public IPv4 address and its whole IPv6 network", () => {
+        for (const address of ["5.75.128.10", "2a01:4f8:1c1c:abcd::1", "2a01:4f8:1c1c:abcd:ffff::7"])
+            assert.ok(refuses(turnConfig, address), address);
+        for (const address of ["5.75.128.11", "2a01:4f8:1c1c:abce::1", "8.8.8.8", "2606:4700::1111"])
+            assert.ok(!refuses(turnConfig, address), address);
+    });
+
+    it("relays over UDP only: no TCP relays (RFC 6062)", () => {
+        assert.ok(settings(turnConfig).includes("no-tcp-relay"));
+    });
+
+    it("caps relays at one per port, and one member's at a quarter of them", () => {
+        const quotas = (config: string) =>
+            settings(config).filter((line) => /^(user|total)-quota=/.test(line));
+        assert.deepEqual(quotas(turnConfig), ["total-quota=256", "user-quota=64"]);
+        const small = renderTurnServerConfig(
+            { ...model, calls: { relayPorts: { min: 60000, max: 60015 } } },
+            ADDRESSES,
+        );
+        assert.deepEqual(quotas(small), ["total-quota=16", "user-quota=4"]);
     });
 
     it("leaves the secret out of coturn's rendered config and out of the calls step's script", () => {
         assert.doesNotMatch(turnConfig, /^static-auth-secret/m);
-        assert.doesNotMatch(renderSyncCallSecret(model), /static-auth-secret=[^%]/);
+        assert.doesNotMatch(renderSyncCallSecret(model, ADDRESSES), /static-auth-secret=[^%]/);
     });
 
     it(
@@ -469,7 +520,7 @@ describe("calls", () => {
             "reading its secret from an include",
         () => {
             const prosody = renderProsodyConfig(model, PRODUCTION_HOST);
-            assert.match(prosody, /^    "turn_external";$/m);
+            assert.match(prosody, /^    "turn_external"; "family_xmpp_calls";$/m);
             assert.ok(prosody.includes(renderProsodyCallSettings(model, PRODUCTION_HOST).trimEnd()));
             assert.match(prosody, /^turn_external_host = "xmpp\.johansson\.example"$/m);
             assert.match(prosody, /^turn_external_tcp = true$/m);
@@ -482,7 +533,7 @@ describe("calls", () => {
         const { calls: _, ...withoutCalls } = model;
         const prosody = renderProsodyConfig(withoutCalls, PRODUCTION_HOST);
         assert.doesNotMatch(prosody, /"turn_external"|turn_external_host/);
-        const cloudConfig = readCloudConfig(renderCloudInit(withoutCalls, VOLUME_DEVICE));
+        const cloudConfig = readCloudConfig(renderCloudInit(withoutCalls, VOLUME_DEVICE, ADDRESSES));
         assert.ok(!cloudConfig.packages.includes("coturn"));
         assert.ok(!cloudConfig.write_files.some((file) => file.path === "/etc/turnserver.conf"));
     });
@@ -491,7 +542,7 @@ describe("calls", () => {
         "installs coturn and boots it with its config minus the secret, " +
             "so it refuses everyone until the calls step",
         () => {
-            const cloudConfig = readCloudConfig(renderCloudInit(model, VOLUME_DEVICE));
+            const cloudConfig = readCloudConfig(renderCloudInit(model, VOLUME_DEVICE, ADDRESSES));
             assert.ok(cloudConfig.packages.includes("coturn"));
             const file = cloudConfig.write_files.find((f) => f.path === "/etc/turnserver.conf");
             assert.equal(file?.content, turnConfig);
@@ -533,7 +584,7 @@ describe("the server's shell scripts", () => {
     const model = devFamily();
     const scripts: Record<string, string> = {
         "first-boot":
-            renderServerFiles(model, VOLUME_DEVICE, DEPLOY_KEY).find((f) =>
+            renderServerFiles(model, VOLUME_DEVICE, ADDRESSES, DEPLOY_KEY).find((f) =>
                 f.path.endsWith("family-xmpp-first-boot"),
             )?.content ?? "",
         "wait-for-cloud-init": renderWaitForCloudInit(),
@@ -544,14 +595,23 @@ describe("the server's shell scripts", () => {
         "import-certificate": renderImportHook(model),
         "store-dns-credentials": renderStoreDnsCredentials(),
         "obtain-certificate": renderObtainCertificate(model),
-        "sync-call-secret": renderSyncCallSecret(model),
+        "sync-call-secret": renderSyncCallSecret(model, ADDRESSES),
         "welcome-link": renderWelcomeLink(model, "åsa"),
     };
 
+    /**
+     * Every check shellcheck has, the optional ones included, but two: SC2250 (braces around every
+     * variable: style only, "$x" quotes exactly like "${x}") and SC2310 (set -e does not reach into a
+     * function called as a condition: the library's functions are conditions by design, whether
+     * Prosody runs or a file changed, and their callers handle a failure).
+     */
+    const SHELLCHECK = ["-s", "sh", "--enable=all", "--exclude=SC2250,SC2310", "-"];
+
     for (const [name, script] of Object.entries(scripts)) {
-        it(`${name} passes shellcheck`, (t) => {
+        it(`${name} passes shellcheck with its optional checks, none turned off in the script`, (t) => {
+            assert.doesNotMatch(script, /shellcheck\s+disable/);
             if (!hasTool(t, "shellcheck", "shellcheck")) return;
-            const result = spawnSync("shellcheck", ["-s", "sh", "-"], { input: script, encoding: "utf8" });
+            const result = spawnSync("shellcheck", SHELLCHECK, { input: script, encoding: "utf8" });
             assert.equal(result.status, 0, result.stdout);
         });
     }

@@ -413,6 +413,20 @@ describe("calls", () => {
         assert.equal(secretValue(after.stdin), secretValue(before.stdin));
     });
 
+    it("keep coturn from relaying to the server's own primary IPv4 address and IPv6 network", () => {
+        const userData = readCloudConfig(String(resourceNamed(run, SERVER, "family-server").inputs.userData));
+        const firstBoot = userData.write_files.find((file) => file.path === "/etc/turnserver.conf")?.content;
+        const step = String(resourceNamed(run, COMMAND, "family-calls").inputs.create);
+        const encoded =
+            /base64 -d <<'FAMILY_XMPP_FILE_END'\n([^]*?)FAMILY_XMPP_FILE_END/.exec(step)?.[1] ?? "";
+        const calls = Buffer.from(encoded, "base64").toString("utf8");
+        // The mocked primary IPs (tests/support/run-stack.ts): 203.0.113.10 and 2001:db8:10::/64.
+        for (const config of [firstBoot ?? "", calls]) {
+            assert.match(config, /^denied-peer-ip=203\.0\.113\.10$/m);
+            assert.match(config, /^denied-peer-ip=2001:db8:10:0:0:0:0:0-2001:db8:10:0:ffff:ffff:ffff:ffff$/m);
+        }
+    });
+
     it("need no step, no secret and no coturn when turned off", () => {
         const without = runStack({ ...FAMILY, calls: false });
         assert.deepEqual(

@@ -12,9 +12,10 @@ export class NetworkLab {
     static readonly SERVER_ADDRESS = "10.199.0.2";
     /**
      * The far end of a relayed call, on the host: an address outside every range coturn refuses
-     * to relay to (TEST-NET-2), which the container reaches through its default route.
+     * to relay to (TEST-NET ranges included), which the container reaches through its default
+     * route; see tests/support/turn-lab.ts for why 192.88.99.0/24.
      */
-    static readonly PEER_ADDRESS = "198.51.100.7";
+    static readonly PEER_ADDRESS = "192.88.99.7";
     private static readonly HOST_LINK = "fxboot-host";
     private static readonly SERVER_LINK = "fxboot-srv";
     private static readonly NFT_TABLE = "fxboot";

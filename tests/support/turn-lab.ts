@@ -1,14 +1,18 @@
 import { execFileSync, spawnSync } from "node:child_process";
 
 /**
- * A network namespace for coturn, on addresses from TEST-NET-3 (RFC 5737): coturn refuses to
- * relay to loopback and private peers, so a relay test needs addresses that are neither. The
- * "caller" (turnutils_uclient) and the "far end" (turnutils_peer) stay on the host side.
+ * A network namespace for coturn. coturn refuses to relay to loopback, private, documentation
+ * (TEST-NET) and other special addresses, so a relay test needs addresses that are none of these:
+ * the lab takes them from 192.88.99.0/24, the former 6to4 relay anycast block, which RFC 7526
+ * retired for good. No one on the internet is reached there, and coturn need not refuse it: a UDP
+ * relay cannot speak 6to4's IPv6-in-IPv4 (protocol 41). The addresses exist only on the lab's veth
+ * pair, for as long as a test runs. The "caller" (turnutils_uclient) and the "far end"
+ * (turnutils_peer) stay on the host side.
  */
 export class TurnLab {
     readonly namespace = `fxturn${process.pid % 100000}`;
-    readonly serverAddress = "203.0.113.2";
-    readonly peerAddress = "203.0.113.1";
+    readonly serverAddress = "192.88.99.2";
+    readonly peerAddress = "192.88.99.1";
     private readonly hostLink = `fxth${process.pid % 100000}`;
     private readonly serverLink = `fxts${process.pid % 100000}`;
 

@@ -61,6 +61,8 @@ export interface RelayAttempt {
     /** For TLS: the CA that must have signed the server's certificate, and the name it must carry. */
     readonly caFile?: string;
     readonly tlsName?: string;
+    /** A TCP relay (RFC 6062): two clients relaying to each other over TCP, the peer unused. */
+    readonly tcpRelay?: boolean;
 }
 
 export interface RelayResult {
@@ -119,6 +121,7 @@ function tlsTunnel(attempt: RelayAttempt): Promise<{ port: number; close(): void
 function runUclient(attempt: RelayAttempt, server: string, port: number): Promise<RelayResult> {
     const args = [
         ...(attempt.transport === "udp" ? [] : ["-t"]),
+        ...(attempt.tcpRelay ? ["-T"] : []),
         "-p",
         String(port),
         "-u",
