@@ -69,6 +69,28 @@ export const DEFAULTS = {
     groupName: "Family",
     sshAllowedCidrs: ["0.0.0.0/0", "::/0"],
     federation: true,
+    /**
+     * The push services (XEP-0357 app servers) of the apps families use, as each app names it:
+     * - Conversations (Play Store build): `p2.siacs.eu`, APP_SERVER in
+     *   iNPUTmice/Conversations src/playstore/.../services/PushManagementService.java and the
+     *   app server's README (github.com/iNPUTmice/p2);
+     * - Monal: `eu.prod.push.monal-im.org`, getSelectedPushServerBasedOnLocale in
+     *   monal-im/Monal Monal/Classes/HelperTools.m (its former `us.prod.` service is listed
+     *   there as invalid);
+     * - Siskin IM (and Tigase's Android app): `push.tigase.im`, pushServiceJid in
+     *   tigase/siskin-im and tigase/siskin-im#51 ("Can your server connect with push.tigase.im?");
+     * - Snikket: `push.snikket.net` (Android, Play Store) and `push-ios.snikket.net` (iOS), the
+     *   `isolate_except_domains` of snikket-im/snikket-server ansible/files/prosody.cfg.lua and
+     *   https://snikket.org/app/privacy/ ; snikket-im/snikket-ios#222 is a server with port 5269
+     *   closed whose iPhones got no notifications.
+     */
+    pushGateways: [
+        "p2.siacs.eu",
+        "eu.prod.push.monal-im.org",
+        "push.tigase.im",
+        "push.snikket.net",
+        "push-ios.snikket.net",
+    ],
     archiveRetention: "1y",
     uploadSizeLimitMb: 100,
     uploadDailyQuotaMb: 1000,

@@ -11,8 +11,9 @@ export const FIRST_BOOT_SCRIPT = "/usr/local/sbin/family-xmpp-first-boot";
 export const APT_RETRIES_FILE = "/etc/apt/apt.conf.d/80family-xmpp-retries";
 
 /**
- * The files that follow the family's config (members, groups, admins), and the project's Prosody
- * module that reads them. cloud-init writes them on first boot; afterwards the provisioning step
+ * The files that follow the family's config (members, groups, admins), the project's Prosody
+ * module that reads them, and its module that keeps federation off when the config says so (loaded
+ * only then). cloud-init writes them on first boot; afterwards the provisioning step
  * keeps the server's copies equal to these.
  */
 export function renderFamilyFiles(model: FamilyModel, host: ServerHost = PRODUCTION_HOST): ServerFile[] {
@@ -31,6 +32,10 @@ export function renderFamilyFiles(model: FamilyModel, host: ServerHost = PRODUCT
         prosodyFile(
             `${paths.prosodyModulesDir}/mod_family_xmpp.lua`,
             fillTemplate("mod_family_xmpp.lua", {}),
+        ),
+        prosodyFile(
+            `${paths.prosodyModulesDir}/mod_family_federation.lua`,
+            fillTemplate("mod_family_federation.lua", {}),
         ),
     ];
 }
