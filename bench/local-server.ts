@@ -5,11 +5,12 @@
  * BENCHMARKS.md. Run: node --import tsx bench/local-server.ts [--write]
  */
 import { appendFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { getCACertificates, setDefaultCACertificates } from "node:tls";
 import { loadStackConfigOrExit } from "../scripts/load-stack-config";
 import { startLocalServer } from "../scripts/local-server";
+import { prosodyVersion } from "../tests/support/prosody-0.12";
 import { login } from "../tests/support/xmpp";
 
 const RUNS = 5;
@@ -49,7 +50,9 @@ async function main(): Promise<void> {
     const lines = [
         `## Local try-out (bench/local-server.ts), ${new Date().toISOString().slice(0, 10)}`,
         "",
-        `Machine: ${cpus().length} × ${cpus()[0]?.model ?? "?"}, Node ${process.version}, Debian's Prosody.`,
+        `Machine: ${cpus().length} × ${cpus()[0]?.model ?? "?"}, Node ${process.version}, ` +
+            `Debian's Prosody ${prosodyVersion()}, ` +
+            `load average (1 min) ${loadavg()[0].toFixed(1)} at the end.`,
         `Family: Pulumi.dev.yaml (5 members, 2 groups). ${RUNS} runs, medians.`,
         "",
         "| what | figure |",

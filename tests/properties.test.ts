@@ -114,7 +114,7 @@ describe("CIDRs", () => {
     const toNumber = (address: string) =>
         address.split(".").reduce((sum, octet) => sum * 256 + Number(octet), 0);
 
-    it("accept every IPv4 network address with its prefix, and name the network when host bits are set", () => {
+    it("accept every IPv4 network with its prefix, and name the network when host bits are set", () => {
         fc.assert(
             fc.property(ipv4, fc.integer({ min: 0, max: 32 }), (address, prefix) => {
                 const size = 2 ** (32 - prefix);

@@ -29,6 +29,8 @@ import { certificateNames, IMPORT_HOOK } from "../../render/certificates";
 import { hetznerVolumeDevice } from "../../render/cloud-init";
 import { DATA_MOUNT, PRODUCTION_HOST } from "../../render/layout";
 import { ensureCertificates } from "../../scripts/local-server";
+import { runCheck } from "../../check/run-check";
+import { startAuthoritativeDns } from "../support/authoritative-dns";
 import { familyModel } from "../support/families";
 import { httpsAt } from "../support/https";
 import { RawStream } from "../support/raw-stream";
@@ -458,6 +460,49 @@ describe("the rendered user data on a booted Debian 13", { skip: skipReason }, (
             new RegExp(`inet ${NetworkLab.SERVER_ADDRESS.replace(/\./g, "\\.")}/24`),
         );
     });
+
+    it(
+        "passes the post-deploy check from outside (npm run check): records, certificate, ports, a login; " +
+            "and names a port that closes",
+        () =>
+            withDiagnostics(async () => {
+                const zone = String(firstRun.outputs.zoneFile.value);
+                const dns = await startAuthoritativeDns(DOMAIN, zone, 25353 + (process.pid % 1000));
+                try {
+                    const options = {
+                        model: familyModel(FAMILY),
+                        addresses: {
+                            ipv4: NetworkLab.SERVER_ADDRESS,
+                            ipv6: String(firstRun.outputs.ipv6.value),
+                        },
+                        resolver: `127.0.0.1:${dns.port}`,
+                        credentials: passwordsOf(firstRun),
+                        extraCaCertificates: [caCertificate],
+                    };
+                    const report = await runCheck(options);
+                    assert.deepEqual(
+                        report.results.filter((r) => r.status !== "ok").map((r) => `${r.name}: ${r.detail}`),
+                        [],
+                    );
+                    assert.ok(report.results.some((r) => r.name === "a member logs in" && r.status === "ok"));
+                    server!.exec("systemctl", "stop", "coturn");
+                    try {
+                        const closed = await runCheck(options);
+                        assert.equal(closed.ok, false);
+                        assert.ok(
+                            closed.results.some(
+                                (r) => r.status === "fail" && r.name.startsWith("port 3478/"),
+                            ),
+                            JSON.stringify(closed.results),
+                        );
+                    } finally {
+                        server!.exec("systemctl", "start", "coturn");
+                    }
+                } finally {
+                    dns.stop();
+                }
+            }),
+    );
 
     it("lets members log in, shows each their group, delivers and archives a message", async () => {
         const anna = await timed("first login", () => member("anna", firstRun, "phone"));

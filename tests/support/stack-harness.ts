@@ -1,77 +1,12 @@
-import { spawnSync } from "node:child_process";
-import { join } from "node:path";
-
-export interface DeclaredResource {
-    readonly type: string;
-    readonly name: string;
-    readonly id: string;
-    readonly inputs: Record<string, unknown>;
-}
-
-export interface ResourceOptionsSeen {
-    readonly type: string;
-    readonly name: string;
-    readonly protect: boolean;
-    readonly ignoreChanges: string[];
-    readonly deleteBeforeReplace: boolean;
-    readonly dependsOn: string[];
-}
-
-export interface StackRun {
-    readonly declared: DeclaredResource[];
-    readonly options: ResourceOptionsSeen[];
-    readonly outputs: Record<string, { value: unknown; secret: boolean }>;
-    readonly error?: { runError: boolean; message: string; stack: string };
-}
-
-/** The key Pulumi wraps secret values in, as mocks receive them. */
-export const SECRET_SIGNATURE = "4dabf18193072939515e22adb298388d";
-
-/**
- * Runs the real program (index.ts) under Pulumi mocks in a fresh Node process, with `config` as
- * the stack's `family-xmpp:*` values, and returns what it declared.
- */
-export function runStack(
-    config: Record<string, unknown>,
-    environment: Record<string, string> = {},
-): StackRun {
-    const engineConfig = Object.fromEntries(
-        Object.entries(config).map(([key, value]) => [
-            `family-xmpp:${key}`,
-            typeof value === "string" ? value : JSON.stringify(value),
-        ]),
-    );
-    const result = spawnSync(process.execPath, ["--import", "tsx", join(__dirname, "run-stack.ts")], {
-        env: { ...process.env, ...environment, FAMILY_XMPP_TEST_CONFIG: JSON.stringify(engineConfig) },
-        encoding: "utf8",
-        timeout: 120_000,
-    });
-    if (result.status !== 0)
-        throw new Error(`the mock run failed (exit ${result.status}):\n${result.stderr}`);
-    return JSON.parse(result.stdout) as StackRun;
-}
-
-export function resourcesOf(run: StackRun, type: string): DeclaredResource[] {
-    return run.declared.filter((resource) => resource.type === type);
-}
-
-export function resourceNamed(run: StackRun, type: string, name: string): DeclaredResource {
-    const found = run.declared.find((resource) => resource.type === type && resource.name === name);
-    if (!found)
-        throw new Error(`no ${type} named ${name}; declared: ${run.declared.map((r) => r.name).join(", ")}`);
-    return found;
-}
-
-export function optionsOf(run: StackRun, type: string, name: string): ResourceOptionsSeen {
-    const found = run.options.find((options) => options.type === type && options.name === name);
-    if (!found) throw new Error(`no options recorded for ${type} ${name}`);
-    return found;
-}
-
-/** A secret input as the mocks see it: `{ <signature>: ..., value }`. */
-export function secretValue(input: unknown): string | undefined {
-    if (typeof input === "object" && input !== null && SECRET_SIGNATURE in input) {
-        return (input as unknown as { value: string }).value;
-    }
-    return undefined;
-}
+/** The program under Pulumi mocks, as the tests use it: the runner lives with `npm run plan`. */
+export {
+    DeclaredResource,
+    optionsOf,
+    resourceNamed,
+    resourcesOf,
+    ResourceOptionsSeen,
+    runStack,
+    SECRET_SIGNATURE,
+    secretValue,
+    StackRun,
+} from "../../plan/run-program";

@@ -9,7 +9,7 @@ export const UPGRADE_FIXTURE_DIR = join(__dirname, "..", "fixtures", "prosody-0.
 
 /** What the script did on Prosody 0.12, and so what Prosody 13 must find. Written by the script. */
 export interface UpgradeFixtureFacts {
-    /** `prosodyctl about` of the server that wrote the data. */
+    /** The version the server that wrote the data reported (XEP-0092). */
     readonly prosodyVersion: string;
     /** The stack's initial passwords, as Pulumi's state holds them (`credentials.json`). */
     readonly initialPasswords: Readonly<Record<string, string>>;

@@ -1,7 +1,9 @@
 /**
  * Runs index.ts, the real Pulumi program, under `pulumi.runtime.setMocks` in this process and prints
  * what it declared as JSON on stdout. Config comes from FAMILY_XMPP_TEST_CONFIG (the engine's form:
- * every value a string, structured values JSON). Used by tests/support/stack-harness.ts.
+ * every value a string, structured values JSON). Started by plan/run-program.ts, for `npm run plan`
+ * and the tests; no cloud is called and nothing from the config is executed. FAMILY_XMPP_PROGRAM
+ * names another copy of index.ts to run instead (the program as it was at a plan's base).
  */
 import * as pulumi from "@pulumi/pulumi";
 
@@ -12,14 +14,19 @@ interface Declared {
     inputs: Record<string, unknown>;
 }
 
+/** Resources a `pulumi up` would replace (comma-separated names): each gets a new id, as a new one would. */
+const replaced = new Set((process.env.FAMILY_XMPP_MOCK_NEW_IDS ?? "").split(",").filter(Boolean));
+
 /**
  * Hetzner ids are numbers (the program converts them with Number): a stable one per name. A
  * rebuilt server is a new server with a new id: FAMILY_XMPP_TEST_SERVER_GENERATION gives it one.
  */
 function mockId(type: string, name: string): string {
-    if (!type.startsWith("hcloud:")) return `${name}-id`;
-    const generation =
-        type === "hcloud:index/server:Server" ? (process.env.FAMILY_XMPP_TEST_SERVER_GENERATION ?? "") : "";
+    const generation = [
+        type === "hcloud:index/server:Server" ? (process.env.FAMILY_XMPP_TEST_SERVER_GENERATION ?? "") : "",
+        replaced.has(name) ? "replaced" : "",
+    ].join("");
+    if (!type.startsWith("hcloud:")) return `${name}-id${generation}`;
     let hash = 7;
     for (const char of name + generation) hash = (hash * 31 + char.charCodeAt(0)) % 1_000_000;
     return String(100_000 + hash);
@@ -107,7 +114,10 @@ pulumi.runtime.setMocks(
                     ],
                 };
             }
-            return args.inputs;
+            // An invoke nobody answers here would hand the program its own arguments as a result.
+            // Pulumi reports an invoke's failure by the error's gRPC `details`.
+            const refusal = `the mocks do not answer the invoke ${args.token}`;
+            throw Object.assign(new Error(refusal), { details: refusal });
         },
     },
     "family-xmpp",
@@ -137,7 +147,7 @@ async function main(): Promise<void> {
     await pulumi.runtime.runInPulumiStack(async () => {
         recordOptions();
         try {
-            program = await import("../../index");
+            program = await import(process.env.FAMILY_XMPP_PROGRAM ?? "../index");
         } catch (error) {
             failure = error as Error;
         }
