@@ -6,7 +6,7 @@
 
 admins = { {{ ADMIN_JIDS }} }
 
--- The project's own module (mod_family_xmpp) lives here.
+-- The project's own modules (mod_family_xmpp, mod_family_federation) live here.
 plugin_paths = { "{{ MODULES_DIR }}" }
 
 -- Where Prosody keeps accounts, rosters and history: on the Hetzner volume, which outlives the
@@ -17,7 +17,6 @@ certificates = "{{ CERTIFICATES_DIR }}"
 
 interfaces = { {{ INTERFACES }} }
 c2s_ports = { {{ C2S_PORT }} }
-s2s_ports = { {{ S2S_PORT }} }
 -- HTTPS only (for shared files), on the port every network lets through.
 http_ports = { }
 https_ports = { {{ HTTPS_PORT }} }
@@ -25,7 +24,10 @@ http_interfaces = { {{ INTERFACES }} }
 https_interfaces = { {{ INTERFACES }} }
 -- Direct TLS (XEP-0368), for networks that let only TLS through.
 c2s_direct_tls_ports = { {{ C2S_DIRECT_TLS_PORT }} }
-s2s_direct_tls_ports = { {{ S2S_DIRECT_TLS_PORT }} }
+
+{{ FEDERATION }}
+
+{{ RESOLVER }}
 
 modules_enabled = {
     -- The essentials
@@ -33,8 +35,10 @@ modules_enabled = {
     -- Phones reconnect in one round trip: SASL2, Bind 2, FAST tokens and stream management
     -- resumed inline (XEP-0388, XEP-0386, XEP-0484; from Debian's prosody-modules)
     "sasl2"; "sasl2_bind2"; "sasl2_fast"; "sasl2_sm";
-    -- Federation with other servers, authenticated by certificate
-    "dialback";
+    -- Other servers: one connection carries both directions where the peer can (XEP-0288), and
+    -- dialback (XEP-0220) only as the fallback described at s2s_secure_auth below
+    "s2s_bidi"; "dialback";
+    {{ FEDERATION_MODULES }}
     -- Everyone in a group sees everyone else in it, without adding contacts by hand; the groups'
     -- rooms, the members' bookmarks and connected apps' rosters follow the config (family_xmpp)
     "groups"; "family_xmpp";
@@ -68,7 +72,13 @@ registration_invite_only = true
 -- AEAD ciphers only.
 tls_profile = "intermediate"
 
--- TLS always: for apps, and for other servers, which must also prove who they are.
+-- TLS always, for apps and for other servers. Every other server must prove who it is with a
+-- valid certificate for its domain, on connections it opens and on those this server opens
+-- (s2s_secure_auth): nothing is accepted on DNS alone, not even by dialback. This server proves
+-- who it is with its certificate (SASL EXTERNAL); to a server that refuses a certificate lacking
+-- the clientAuth usage, as ejabberd before 25.08 does with every Let's Encrypt certificate issued
+-- since February 2026, it proves it by dialback instead: that server then relies on DNS, this one
+-- never does.
 c2s_require_encryption = true
 s2s_require_encryption = true
 s2s_secure_auth = true

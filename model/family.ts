@@ -26,6 +26,11 @@ export interface FamilyModel {
     readonly sshAllowedCidrs: readonly string[];
     /** Whether other XMPP servers may reach the family (and the family them). */
     readonly federation: boolean;
+    /**
+     * With federation off, the only other servers this one connects to: the push services of the
+     * family's apps (XEP-0357 app servers), which wake up sleeping phones.
+     */
+    readonly pushGateways: readonly string[];
     /** How long the server keeps message history: a Prosody period ("1y", "6m", "4w", "30d") or "forever". */
     readonly archiveRetention: string;
     readonly uploads: UploadSettings;

@@ -69,6 +69,28 @@ export const DEFAULTS = {
     groupName: "Family",
     sshAllowedCidrs: ["0.0.0.0/0", "::/0"],
     federation: true,
+    /**
+     * The push services (XEP-0357 app servers) of the apps families use, as each app names it:
+     * - Conversations (Play Store build): `p2.siacs.eu`, APP_SERVER in
+     *   iNPUTmice/Conversations src/playstore/.../services/PushManagementService.java and the
+     *   app server's README (github.com/iNPUTmice/p2);
+     * - Monal: `eu.prod.push.monal-im.org`, getSelectedPushServerBasedOnLocale in
+     *   monal-im/Monal Monal/Classes/HelperTools.m (its former `us.prod.` service is listed
+     *   there as invalid);
+     * - Siskin IM (and Tigase's Android app): `push.tigase.im`, pushServiceJid in
+     *   tigase/siskin-im and tigase/siskin-im#51 ("Can your server connect with push.tigase.im?");
+     * - Snikket: `push.snikket.net` (Android, Play Store) and `push-ios.snikket.net` (iOS), the
+     *   `isolate_except_domains` of snikket-im/snikket-server ansible/files/prosody.cfg.lua and
+     *   https://snikket.org/app/privacy/ ; snikket-im/snikket-ios#222 is a server with port 5269
+     *   closed whose iPhones got no notifications.
+     */
+    pushGateways: [
+        "p2.siacs.eu",
+        "eu.prod.push.monal-im.org",
+        "push.tigase.im",
+        "push.snikket.net",
+        "push-ios.snikket.net",
+    ],
     archiveRetention: "1y",
     uploadSizeLimitMb: 100,
     uploadDailyQuotaMb: 1000,
@@ -114,6 +136,7 @@ export const LIST_LIMITS = {
     groups: { most: 50, why: "each group is a chat room and a contact-list heading" },
     sshPublicKeys: { most: 20, why: "each key can log in as root" },
     sshAllowedCidrs: { most: 50, why: "each network is a source in the firewall's SSH rule" },
+    pushGateways: { most: 20, why: "each is a server reached even with federation off" },
     extraCaaIssuers: { most: 10, why: "each is a CAA record" },
     "mail.mx": { most: 10, why: "each is an MX record" },
     "mail.spfIncludes": { most: 10, why: "SPF allows at most 10 DNS lookups (RFC 7208)" },

@@ -60,6 +60,7 @@ export const CONFIG_KEYS = [
     "sshPublicKeys",
     "sshAllowedCidrs",
     "federation",
+    "pushGateways",
     "archiveRetention",
     "uploadSizeLimitMb",
     "uploadDailyQuotaMb",
@@ -175,6 +176,13 @@ export function parseFamilyConfig(raw: Readonly<Record<string, unknown>>): Famil
     }
 
     const federation = readBoolean("federation", raw.federation, DEFAULTS.federation, report);
+    const pushGateways = readStringList(
+        "pushGateways",
+        raw.pushGateways,
+        DEFAULTS.pushGateways,
+        (name) => dnsNameProblem(name),
+        report,
+    );
     const archiveRetention = readRetention(raw.archiveRetention, report);
     const sizeLimitMb = readMegabytes(
         "uploadSizeLimitMb",
@@ -246,6 +254,7 @@ export function parseFamilyConfig(raw: Readonly<Record<string, unknown>>): Famil
         sshPublicKeys,
         sshAllowedCidrs,
         federation,
+        pushGateways,
         archiveRetention,
         uploads: { sizeLimitMb, dailyQuotaMb, totalQuotaMb },
         ...(calls ? { calls: { relayPorts } } : {}),

@@ -11,6 +11,17 @@ export interface ServerHost {
     readonly listeners: Listeners;
     readonly owners: ServerOwners;
     readonly commands: ServerCommands;
+    readonly resolver: Resolver;
+}
+
+/** How Prosody finds other servers: libunbound (Debian's lua-unbound) through the system's resolver. */
+export interface Resolver {
+    /**
+     * A special-use zone (RFC 6761) that libunbound answers "no such name" for without asking
+     * anyone, unless told to look it up: `test.` in the federation lab, where every server lives.
+     * None on the VPS, whose peers have real names.
+     */
+    readonly specialUseZone: string | null;
 }
 
 export interface ServerPaths {
@@ -151,4 +162,5 @@ export const PRODUCTION_HOST: ServerHost = {
             "if systemctl is-active --quiet coturn; " +
             "then systemctl kill --kill-whom=main --signal=USR2 coturn; fi",
     },
+    resolver: { specialUseZone: null },
 };

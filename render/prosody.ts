@@ -31,9 +31,13 @@ export function renderProsodyConfig(model: FamilyModel, host: ServerHost): strin
         CERTIFICATES_DIR: paths.certificatesDir,
         INTERFACES: listeners.interfaces.map(luaString).join(", "),
         C2S_PORT: String(listeners.c2sPort),
-        S2S_PORT: String(listeners.s2sPort),
         C2S_DIRECT_TLS_PORT: String(listeners.c2sDirectTlsPort),
-        S2S_DIRECT_TLS_PORT: String(listeners.s2sDirectTlsPort),
+        FEDERATION: renderFederationSettings(model, host),
+        FEDERATION_MODULES: model.federation
+            ? "-- (federation is on: no module keeps other servers out)"
+            : "-- Federation is off: other servers only for the apps' push services\n" +
+              '    "family_federation";',
+        RESOLVER: renderResolverSettings(host),
         GROUPS_FILE: paths.groupsFile,
         FAMILY_FILE: paths.familyFile,
         MODULES_DIR: paths.prosodyModulesDir,
@@ -48,6 +52,44 @@ export function renderProsodyConfig(model: FamilyModel, host: ServerHost): strin
             ? renderProsodyCallSettings(model, host).trimEnd()
             : "-- Calls are turned off (family-xmpp:calls is false).",
     });
+}
+
+/**
+ * Where other servers reach this one, and whom this one reaches: with federation on, everyone, on
+ * the VPS's server-to-server ports; with it off, no port at all, and only the push services of the
+ * family's apps (mod_family_federation).
+ */
+function renderFederationSettings(model: FamilyModel, host: ServerHost): string {
+    const { s2sPort, s2sDirectTlsPort } = host.listeners;
+    if (model.federation) {
+        return [
+            "-- Federation: other servers deliver here with STARTTLS and with direct TLS (XEP-0368).",
+            `s2s_ports = { ${s2sPort} }`,
+            `s2s_direct_tls_ports = { ${s2sDirectTlsPort} }`,
+        ].join("\n");
+    }
+    return [
+        "-- Federation is switched off (family-xmpp:federation is false): no port for other servers,",
+        "-- and this server connects to none but the push services that wake the family's phones",
+        "-- (family-xmpp:pushGateways, XEP-0357), see mod_family_federation.",
+        "s2s_ports = { }",
+        "s2s_direct_tls_ports = { }",
+        "family_push_gateways = {",
+        ...model.pushGateways.map((gateway) => `    ${luaString(gateway)};`),
+        "}",
+    ].join("\n");
+}
+
+/** libunbound's settings: none on the VPS; the federation lab's special-use zone looked up. */
+function renderResolverSettings(host: ServerHost): string {
+    const zone = host.resolver.specialUseZone;
+    if (zone === null)
+        return "-- Other servers are found in DNS through the system's resolver (lua-unbound).";
+    return [
+        `-- Other servers are found in DNS through the system's resolver (lua-unbound), which must`,
+        `-- look up the special-use zone ${zone} (RFC 6761) that every server of this network lives in.`,
+        `unbound = { options = { ["local-zone:"] = ${luaString(`${zone} transparent`)} } }`,
+    ].join("\n");
 }
 
 /**

@@ -24,7 +24,13 @@ export function applyFamilyLua(model: FamilyModel, host: ServerHost): string {
         // Prosody reads only at start: then it needs a restart.
         `> if not prosody.paths.plugins:find(${luaString(host.paths.prosodyModulesDir)}, 1, true) then`,
         `return "family needs a restart" end;`,
+        // So does federation switched on or off: Prosody opens its ports only at start, and a
+        // reload loads the modules a config adds but never unloads one it drops.
         `local mm = require "prosody.core.modulemanager"; local h = ${luaString(model.domain)};`,
+        `local off = false; local cm = require "prosody.core.configmanager";`,
+        `for _, m in ipairs(cm.get("*", "modules_enabled")) do off = off or m == "family_federation" end;`,
+        `if off ~= (mm.is_loaded("*", "family_federation") == true) then`,
+        `return "family needs a restart" end;`,
         "for host in pairs(prosody.hosts) do mm.load_modules_for_host(host) end;",
         `assert(mm.reload(h, "groups")); assert(mm.reload(h, "family_xmpp"));`,
         "return prosody.hosts[h].modules.family_xmpp.sync()",

@@ -13,9 +13,15 @@ export const APT_RETRIES_FILE = "/etc/apt/apt.conf.d/80family-xmpp-retries";
 
 /**
  * The project's own Prosody modules: the family kept in step with the config, TURN credentials per
- * member, and nothing for strangers on HTTPS.
+ * member, nothing for strangers on HTTPS, and federation kept off when the config says so (loaded
+ * only then).
  */
-const PROSODY_MODULES = ["mod_family_xmpp.lua", "mod_family_xmpp_calls.lua", "mod_family_xmpp_https.lua"];
+const PROSODY_MODULES = [
+    "mod_family_xmpp.lua",
+    "mod_family_xmpp_calls.lua",
+    "mod_family_xmpp_https.lua",
+    "mod_family_federation.lua",
+];
 
 /**
  * The files that follow the family's config (members, groups, admins), and the project's Prosody

@@ -9,6 +9,7 @@ import {
     openSync,
     readFileSync,
     statSync,
+    rmSync,
     writeFileSync,
 } from "node:fs";
 import { connect } from "node:net";
@@ -72,6 +73,28 @@ export interface LocalServerOptions {
      * that is neither.
      */
     readonly turn?: { readonly address: string; readonly netns?: string };
+    /** A place of its own in the federation lab (tests/federation), instead of loopback. */
+    readonly lab?: LabPlacement;
+}
+
+/**
+ * What a server needs to live in the federation lab: a network namespace of its own, where Prosody
+ * keeps the VPS's ports on the namespace's address and finds other servers through the namespace's
+ * resolver (`/etc/netns/<namespace>/resolv.conf`, the lab's DNS server), and the lab's certificate
+ * authority, which signs every server's certificate there.
+ */
+export interface LabPlacement {
+    readonly namespace: string;
+    readonly address: string;
+    /** The special-use zone (RFC 6761) the lab's domains live in, e.g. `test.`. */
+    readonly specialUseZone: string;
+    readonly certificateAuthority: CertificateAuthority;
+}
+
+/** A certificate authority's key and certificate (PEM files). */
+export interface CertificateAuthority {
+    readonly keyFile: string;
+    readonly certificateFile: string;
 }
 
 /** A problem the person running the try-out can fix (shown without a stack trace). */
@@ -95,9 +118,16 @@ export function prosodyInstalled(): boolean {
 /**
  * The try-out's server: every path inside `stateDir`, Prosody and coturn on loopback (or coturn on
  * `turnAddress`) with every port moved by `portOffset`, HTTPS on 5443 + offset instead of 443, the
- * files owned by whoever runs it, and coturn driven by the try-out itself instead of systemd.
+ * files owned by whoever runs it, and coturn driven by the try-out itself instead of systemd. In the
+ * federation lab, Prosody listens on its namespace's address, HTTPS on 443 + offset as on the VPS,
+ * and looks up the lab's special-use zone.
  */
-export function localHost(stateDir: string, portOffset: number, turnAddress = "127.0.0.1"): ServerHost {
+export function localHost(
+    stateDir: string,
+    portOffset: number,
+    turnAddress = "127.0.0.1",
+    lab?: LabPlacement,
+): ServerHost {
     const production = PRODUCTION_HOST.listeners;
     const owner = RUNS_AS_ROOT ? "root:prosody" : `${process.getuid?.()}:${process.getgid?.()}`;
     return {
@@ -117,12 +147,13 @@ export function localHost(stateDir: string, portOffset: number, turnAddress = "1
             letsEncryptLive: join(stateDir, "letsencrypt", "live"),
         },
         listeners: {
-            interfaces: ["127.0.0.1"],
+            interfaces: [lab?.address ?? "127.0.0.1"],
             c2sPort: production.c2sPort + portOffset,
             s2sPort: production.s2sPort + portOffset,
             c2sDirectTlsPort: production.c2sDirectTlsPort + portOffset,
             s2sDirectTlsPort: production.s2sDirectTlsPort + portOffset,
-            httpsPort: 5443 + portOffset,
+            // Binding 443 takes a privilege the try-out does not have; the lab's namespaces grant it.
+            httpsPort: (lab ? production.httpsPort : 5443) + portOffset,
             turnInterfaces: [turnAddress],
             turnPort: production.turnPort + portOffset,
             turnsPort: production.turnsPort + portOffset,
@@ -142,6 +173,7 @@ export function localHost(stateDir: string, portOffset: number, turnAddress = "1
             installTurn: "true",
             reloadTurnCertificate: "true",
         },
+        resolver: { specialUseZone: lab?.specialUseZone ?? null },
     };
 }
 
@@ -154,7 +186,9 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     }
     const { model } = options;
     const stateDir = resolve(options.stateDir);
-    const host = localHost(stateDir, options.portOffset, options.turn?.address);
+    const { lab } = options;
+    const host = localHost(stateDir, options.portOffset, options.turn?.address, lab);
+    const address = listenAddress(host);
     const { paths, listeners } = host;
     const addresses = { ipv4: listeners.turnInterfaces[0] };
     for (const dir of [
@@ -166,9 +200,14 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     ]) {
         makeDirectory(dir, 0o750);
     }
-    await refusePortInUse(listeners.c2sPort);
+    await refusePortInUse(listeners.c2sPort, address);
 
-    const caCertificate = ensureCertificates(stateDir, paths.certificatesDir, model);
+    const caCertificate = ensureCertificates(
+        stateDir,
+        paths.certificatesDir,
+        model,
+        lab?.certificateAuthority,
+    );
     for (const file of renderFamilyFiles(model, host)) writeServerFile(file);
     if (RUNS_AS_ROOT) {
         chownTree(stateDir);
@@ -176,7 +215,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     }
     const turn = model.calls ? startCalls(model, host, addresses, stateDir, options.turn?.netns) : undefined;
 
-    const prosody = startProsody(paths, stateDir);
+    const prosody = startProsody(paths, stateDir, lab?.namespace);
     try {
         if (turn)
             await waitForPort(
@@ -185,7 +224,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
                 join(stateDir, "turnserver.log"),
                 listeners.turnInterfaces[0],
             );
-        await waitForPort(listeners.c2sPort, prosody, paths.logFile);
+        await waitForPort(listeners.c2sPort, prosody, paths.logFile, address);
         await waitForAdminShell(host);
         const credentials = ensureAccounts(model, stateDir, host);
         const welcomeLinks = writeWelcomeLinks(model, stateDir, host);
@@ -302,17 +341,26 @@ function writeServerFile(file: ServerFile): void {
 }
 
 /**
- * A local CA (in `stateDir`) and a certificate for the domain and host name signed by it (in
- * `certificatesDir`, named as Prosody looks for it), kept across runs. Returns the CA's PEM.
+ * A certificate for the domain and host name (in `certificatesDir`, named as Prosody looks for it),
+ * signed by the given CA or else by a local CA kept in `stateDir`, both kept across runs. Returns
+ * the CA's PEM.
  */
-export function ensureCertificates(stateDir: string, certificatesDir: string, model: FamilyModel): string {
-    const caKey = join(stateDir, "ca.key");
-    const caCert = join(stateDir, "ca.crt");
+export function ensureCertificates(
+    stateDir: string,
+    certificatesDir: string,
+    model: FamilyModel,
+    authority = ensureCertificateAuthority(stateDir, "family-xmpp local try-out CA"),
+): string {
     const key = join(certificatesDir, `${model.domain}.key`);
     const cert = join(certificatesDir, `${model.domain}.crt`);
-    const openssl = (...args: string[]) =>
-        execFileSync("openssl", args, { stdio: ["ignore", "ignore", "pipe"] });
-    if (!existsSync(caCert)) {
+    if (!existsSync(cert)) issueCertificate(authority, certificateNames(model), key, cert);
+    return readFileSync(authority.certificateFile, "utf8");
+}
+
+/** A certificate authority (ECDSA P-256) in `dir` (`ca.key`, `ca.crt`), made once. */
+export function ensureCertificateAuthority(dir: string, name: string): CertificateAuthority {
+    const authority = { keyFile: join(dir, "ca.key"), certificateFile: join(dir, "ca.crt") };
+    if (!existsSync(authority.certificateFile)) {
         openssl(
             "req",
             "-x509",
@@ -324,53 +372,74 @@ export function ensureCertificates(stateDir: string, certificatesDir: string, mo
             "-days",
             "3650",
             "-subj",
-            "/CN=family-xmpp local try-out CA",
+            `/CN=${name}`,
             "-keyout",
-            caKey,
+            authority.keyFile,
             "-out",
-            caCert,
+            authority.certificateFile,
         );
     }
-    if (!existsSync(cert)) {
-        const request = join(stateDir, "server.csr");
-        const extensions = join(stateDir, "server.ext");
-        const names = certificateNames(model)
-            .map((name) => `DNS:${name}`)
-            .join(",");
-        writeFileSync(extensions, `subjectAltName=${names}\nextendedKeyUsage=serverAuth,clientAuth\n`);
-        openssl(
-            "req",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-subj",
-            `/CN=${model.domain}`,
-            "-keyout",
-            key,
-            "-out",
-            request,
-        );
-        openssl(
-            "x509",
-            "-req",
-            "-in",
-            request,
-            "-CA",
-            caCert,
-            "-CAkey",
-            caKey,
-            "-CAcreateserial",
-            "-days",
-            "825",
-            "-extfile",
-            extensions,
-            "-out",
-            cert,
-        );
-    }
-    return readFileSync(caCert, "utf8");
+    return authority;
+}
+
+/**
+ * A server certificate for `names`, issued the way Let's Encrypt issues them since 2026-02-11: an
+ * ECDSA P-256 key, the names as subjectAltName, and the serverAuth extended key usage only (no
+ * clientAuth), so that the try-out and the tests see what a family's server really presents. Only
+ * its lifetime is longer, so that a try-out kept across months does not need a renewal.
+ */
+export function issueCertificate(
+    authority: CertificateAuthority,
+    names: readonly string[],
+    keyFile: string,
+    certificateFile: string,
+): void {
+    const request = `${certificateFile}.csr`;
+    const extensions = `${certificateFile}.ext`;
+    writeFileSync(
+        extensions,
+        `subjectAltName=${names.map((name) => `DNS:${name}`).join(",")}\n` +
+            "basicConstraints=critical,CA:FALSE\n" +
+            "keyUsage=critical,digitalSignature\n" +
+            "extendedKeyUsage=serverAuth\n",
+    );
+    openssl(
+        "req",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-subj",
+        `/CN=${names[0]}`,
+        "-keyout",
+        keyFile,
+        "-out",
+        request,
+    );
+    openssl(
+        "x509",
+        "-req",
+        "-in",
+        request,
+        "-CA",
+        authority.certificateFile,
+        "-CAkey",
+        authority.keyFile,
+        "-CAcreateserial",
+        "-days",
+        "825",
+        "-extfile",
+        extensions,
+        "-out",
+        certificateFile,
+    );
+    rmSync(request);
+    rmSync(extensions);
+}
+
+function openssl(...args: string[]): void {
+    execFileSync("openssl", args, { stdio: ["ignore", "ignore", "pipe"] });
 }
 
 /** What in the state directory is for whoever runs the try-out, never for Prosody's user. */
@@ -390,10 +459,16 @@ function chownTree(dir: string): void {
     }
 }
 
-function startProsody(paths: ServerPaths, stateDir: string): ChildProcess {
-    const command = RUNS_AS_ROOT
-        ? ["runuser", "-u", "prosody", "--", "prosody", "--config", paths.prosodyConfig, "-F"]
-        : ["prosody", "--config", paths.prosodyConfig, "-F"];
+/** Prosody in the foreground, as its own user when run as root, in `namespace` if given. */
+function startProsody(paths: ServerPaths, stateDir: string, namespace?: string): ChildProcess {
+    const command = [
+        ...(namespace ? ["ip", "netns", "exec", namespace] : []),
+        ...(RUNS_AS_ROOT ? ["runuser", "-u", "prosody", "--"] : []),
+        "prosody",
+        "--config",
+        paths.prosodyConfig,
+        "-F",
+    ];
     return keepRecentOutput(spawn(command[0], command.slice(1), { cwd: stateDir }));
 }
 
@@ -453,12 +528,17 @@ function runScript(script: string, stdin = ""): string {
     return result.stdout;
 }
 
-async function refusePortInUse(port: number): Promise<void> {
-    if (await portOpen(port)) {
+async function refusePortInUse(port: number, address: string): Promise<void> {
+    if (await portOpen(port, address)) {
         throw new LocalServerError(
-            `port ${port} on 127.0.0.1 is in use (another Prosody?); stop it or pass --port-offset`,
+            `port ${port} on ${address} is in use (another Prosody?); stop it or pass --port-offset`,
         );
     }
+}
+
+/** The address the server's Prosody listens on (its first interface). */
+function listenAddress(host: ServerHost): string {
+    return host.listeners.interfaces[0];
 }
 
 /** Whether something accepts TCP connections on host:port. */

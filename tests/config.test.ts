@@ -128,6 +128,23 @@ describe("a minimal family config", () => {
         });
     });
 
+    it("federates, and with federation off reaches the push services of the common apps", () => {
+        const model = modelOf(family());
+        assert.equal(model.federation, true);
+        assert.deepEqual(model.pushGateways, [
+            "p2.siacs.eu",
+            "eu.prod.push.monal-im.org",
+            "push.tigase.im",
+            "push.snikket.net",
+            "push-ios.snikket.net",
+        ]);
+    });
+
+    it("takes the push gateways the config names instead", () => {
+        const model = modelOf(family({ federation: false, pushGateways: ["push.example.net"] }));
+        assert.deepEqual(model.pushGateways, ["push.example.net"]);
+    });
+
     it("lets one person have several accounts", () => {
         const model = modelOf(
             family({
@@ -269,6 +286,16 @@ describe("config problems", () => {
                 key: "family-xmpp:domain",
                 message: '"Johansson.ME" has uppercase letters; write "johansson.me"',
             },
+        ]);
+    });
+
+    it("rejects a push gateway that is not a domain name, naming the entry", () => {
+        assert.deepEqual(problemsOf(family({ pushGateways: ["p2.siacs.eu", "push service", 5] })), [
+            {
+                key: "family-xmpp:pushGateways[1]",
+                message: '"push service" may only contain letters a-z, digits, hyphens and dots',
+            },
+            { key: "family-xmpp:pushGateways[2]", message: "must be a text, not 5" },
         ]);
     });
 
@@ -670,6 +697,8 @@ describe("the project's config schema (Pulumi.yaml)", () => {
             Object.fromEntries(Object.keys(expected).map((key) => [key, documented(key)])),
             expected,
         );
+        const gateways = /Default [^:]*: ([^"]+)\.$/.exec(descriptions.pushGateways?.description ?? "")?.[1];
+        assert.deepEqual(gateways?.split(", "), DEFAULTS.pushGateways);
     });
 
     it("declares or documents every setting this stack reads", () => {

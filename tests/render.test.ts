@@ -110,17 +110,51 @@ describe("the Prosody config", () => {
         );
     });
 
+    it("with federation on, lets other servers in over STARTTLS and direct TLS, and reaches them all", () => {
+        assert.match(config, /^s2s_ports = \{ 5269 \}$/m);
+        assert.match(config, /^s2s_direct_tls_ports = \{ 5270 \}$/m);
+        assert.doesNotMatch(config, /"family_federation";|family_push_gateways/);
+        // Both directions over one connection where the peer can; dialback only as a fallback.
+        assert.match(config, /^ {4}"s2s_bidi"; "dialback";$/m);
+    });
+
+    it("with federation off, lets no other server in and reaches only the push gateways", () => {
+        const closed = renderProsodyConfig(
+            { ...devFamily(), federation: false, pushGateways: ["p2.siacs.eu", "push.example.net"] },
+            PRODUCTION_HOST,
+        );
+        assert.match(closed, /^s2s_ports = \{ \}$/m);
+        assert.match(closed, /^s2s_direct_tls_ports = \{ \}$/m);
+        assert.match(closed, /^ {4}"family_federation";$/m);
+        assert.match(
+            closed,
+            /^family_push_gateways = \{\n {4}"p2\.siacs\.eu";\n {4}"push\.example\.net";\n\}$/m,
+        );
+    });
+
+    it("looks other servers up through the system's resolver, with no zone of its own on the VPS", () => {
+        assert.doesNotMatch(config, /^unbound = /m);
+        const lab = renderProsodyConfig(devFamily(), {
+            ...PRODUCTION_HOST,
+            resolver: { specialUseZone: "test." },
+        });
+        assert.match(lab, /^unbound = \{ options = \{ \["local-zone:"\] = "test\. transparent" \} \}$/m);
+    });
+
     it("leaves no placeholder unfilled", () => {
         assert.doesNotMatch(config, /\{\{ [A-Z_]+ \}\}/);
     });
 
-    it("is valid Lua, as Prosody reads it", (t) => {
+    it("is valid Lua, as Prosody reads it, with federation on and off", (t) => {
         if (!hasTool(t, "luac5.4", "lua5.4")) return;
-        const file = join(mkdtempSync(join(tmpdir(), "prosody-cfg-")), "prosody.cfg.lua");
-        // Prosody's config syntax is Lua with two statements of its own; luac checks the rest.
-        writeFileSync(file, config.replace(/^VirtualHost .*$/m, "").replace(/^Include .*$/m, ""));
-        const result = spawnSync("luac5.4", ["-p", file], { encoding: "utf8" });
-        assert.equal(result.status, 0, result.stderr);
+        const closed = renderProsodyConfig({ ...devFamily(), federation: false }, PRODUCTION_HOST);
+        for (const text of [config, closed]) {
+            const file = join(mkdtempSync(join(tmpdir(), "prosody-cfg-")), "prosody.cfg.lua");
+            // Prosody's config syntax is Lua with two statements of its own; luac checks the rest.
+            writeFileSync(file, text.replace(/^VirtualHost .*$/m, "").replace(/^Include .*$/m, ""));
+            const result = spawnSync("luac5.4", ["-p", file], { encoding: "utf8" });
+            assert.equal(result.status, 0, result.stderr);
+        }
     });
 });
 
@@ -356,6 +390,7 @@ describe("the cloud-init user data", () => {
                 "/usr/local/lib/family-xmpp/prosody-modules/mod_family_xmpp.lua",
                 "/usr/local/lib/family-xmpp/prosody-modules/mod_family_xmpp_calls.lua",
                 "/usr/local/lib/family-xmpp/prosody-modules/mod_family_xmpp_https.lua",
+                "/usr/local/lib/family-xmpp/prosody-modules/mod_family_federation.lua",
                 "/usr/local/lib/family-xmpp/prosody-modules/mod_family_welcome.lua",
                 "/usr/local/lib/family-xmpp/prosody-modules/family_welcome.html",
             ],

@@ -45,6 +45,8 @@ declare module "@xmpp/client" {
     export interface ClientOptions {
         service: string;
         domain: string;
+        /** How long each step of connecting may take, in ms (default 2000). */
+        timeout?: number;
         username?: string;
         password?: string;
         resource?: string;

@@ -75,6 +75,9 @@ export async function loginAt(
     const xmpp = client({
         service: `xmpp://${endpoint.host}:${endpoint.port}`,
         domain,
+        // The library waits 2 s for each step of the stream's negotiation by default: too short for
+        // a busy two-core machine running several servers.
+        timeout: 10_000,
         // Known before login, the address goes into the stream header, as apps send it (and as
         // FAST, XEP-0484, needs to offer a token).
         username,
