@@ -209,7 +209,7 @@ describe("what the server gives away", { skip: missingTools([PROSODY]) }, () => 
             [UPLOAD_HOST, "/"],
             [UPLOAD_HOST, "/file_share/"],
             [UPLOAD_HOST, "/no/such/file"],
-            [DOMAIN, "/"],
+            [FAMILY.hostname, "/"],
         ]) {
             it(`gets a bare 404 from https://${hostName}${path}, with HSTS and headers`, async () => {
                 const answer = await httpsGet(server, hostName, path);
