@@ -12,7 +12,7 @@
  *   node --import tsx bench/load.ts --members 500 [--pairs 2] [--write]
  */
 import { execFileSync } from "node:child_process";
-import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -27,6 +27,7 @@ const DOMAIN = "load.test";
 const USERNAME_PREFIX = "member";
 const PASSWORD_PREFIX = "secret-of-member";
 const PROJECT_PORT_OFFSET = 24000;
+export const PROJECT_C2S_PORT = 5222 + PROJECT_PORT_OFFSET;
 const STOCK_C2S_PORT = 29322;
 /** Prosody is single-threaded: on its own core, Tsung on the other. */
 const PROSODY_CPU = 0;
@@ -43,23 +44,41 @@ interface RunFigures extends TsungFigures {
     readonly cpuSeconds: number;
 }
 
-/** A family of `members` in one group, through the same validation as a stack config. */
-export function loadFamily(members: number): FamilyModel {
+/**
+ * A family of `members` in one group, through the same validation as a stack config. Beyond the
+ * few hundred members whose family files fit in Hetzner's 32 KiB of first-boot data (validation
+ * refuses more, `firstBootDataLimited`), the validated family of the most members that fit gets the
+ * rest added to its one group: the server itself has no such limit, and this measures the server.
+ */
+export function loadFamily(members: number): FamilyModel & { readonly firstBootDataLimited: boolean } {
     const usernames = Array.from({ length: members }, (_, i) => `${USERNAME_PREFIX}${i + 1}`);
-    const result = parseFamilyConfig({
-        domain: DOMAIN,
-        members: usernames.map((username, i) => ({ username, name: `Member ${i + 1}` })),
-        groups: [{ name: "Family", members: usernames }],
-    });
-    if (!result.ok) throw new Error(formatProblems(result.problems));
-    return result.model;
+    const member = (username: string, i: number) => ({ username, name: `Member ${i + 1}` });
+    const validated = (count: number) =>
+        parseFamilyConfig({
+            domain: DOMAIN,
+            members: usernames.slice(0, count).map(member),
+            groups: [{ name: "Family", members: usernames.slice(0, count) }],
+        });
+    const result = validated(members);
+    if (result.ok) return { ...result.model, firstBootDataLimited: false };
+    const onlyTooBig = result.problems.every((problem) => problem.message.includes("first-boot data"));
+    if (!onlyTooBig) throw new Error(formatProblems(result.problems));
+    let fits = members - 1;
+    let base = validated(fits);
+    while (!base.ok) base = validated(--fits);
+    return {
+        ...base.model,
+        members: usernames.map((username, i) => ({ ...member(username, i), admin: false })),
+        groups: [{ ...base.model.groups[0], members: usernames }],
+        firstBootDataLimited: true,
+    };
 }
 
 /** Tsung's password scheme: the prefix plus the member's number. */
-const passwordOf = (username: string) => username.replace(USERNAME_PREFIX, PASSWORD_PREFIX);
+export const passwordOf = (username: string) => username.replace(USERNAME_PREFIX, PASSWORD_PREFIX);
 
 /** The try-out rendered and provisioned in `stateDir`, with Tsung's passwords; returns the config's path. */
-async function prepareProjectServer(model: FamilyModel, stateDir: string): Promise<string> {
+export async function prepareProjectServer(model: FamilyModel, stateDir: string): Promise<string> {
     mkdirSync(stateDir, { recursive: true });
     // The try-out keeps members' passwords here and gives new accounts these.
     const credentials = Object.fromEntries(
@@ -69,6 +88,19 @@ async function prepareProjectServer(model: FamilyModel, stateDir: string): Promi
     const server = await startLocalServer({ model, stateDir, portOffset: PROJECT_PORT_OFFSET });
     await server.stop();
     return server.paths.prosodyConfig;
+}
+
+/**
+ * A tuning experiment: the rendered config with `lua` added to its global section (before the
+ * first VirtualHost), in a file beside it; the rendered file itself stays as rendered.
+ */
+function writeVariant(config: string, lua: string): string {
+    const text = readFileSync(config, "utf8");
+    const at = text.search(/^VirtualHost /m);
+    const variant = config.replace(/\.cfg\.lua$/, ".variant.cfg.lua");
+    writeFileSync(variant, `${text.slice(0, at)}-- bench variant\n${lua}\n\n${text.slice(at)}`);
+    execFileSync("chown", ["prosody:prosody", variant]);
+    return variant;
 }
 
 function procStatus(pid: number, field: string): number {
@@ -157,6 +189,8 @@ async function main(): Promise<void> {
             servers: { type: "string", default: "project,stock" },
             "no-pin": { type: "boolean", default: false },
             note: { type: "string", default: "" },
+            variant: { type: "string" },
+            reuse: { type: "boolean", default: false },
             "state-root": { type: "string", default: "/var/tmp/family-xmpp-load" },
             write: { type: "boolean", default: false },
         },
@@ -178,8 +212,14 @@ async function main(): Promise<void> {
     const model = loadFamily(members);
     const configs: Partial<Record<ServerKind, { config: string; port: number }>> = {};
     if (servers.includes("project")) {
-        const config = await prepareProjectServer(model, join(root, `project-${members}`));
-        configs.project = { config, port: 5222 + PROJECT_PORT_OFFSET };
+        const stateDir = join(root, `project-${members}`);
+        const rendered = join(stateDir, "prosody.cfg.lua");
+        const config =
+            values.reuse && existsSync(rendered) ? rendered : await prepareProjectServer(model, stateDir);
+        configs.project = {
+            config: values.variant ? writeVariant(config, values.variant) : config,
+            port: PROJECT_C2S_PORT,
+        };
     }
     if (servers.includes("stock")) {
         const config = await prepareStockServer(
@@ -213,6 +253,13 @@ async function main(): Promise<void> {
             `roster, presence), then send ${scenario.messagesPerSecond} messages a second together for ` +
             `${scenario.chatSeconds} s, each to a member online at the time, then log out. ` +
             "Runs alternate between the servers." +
+            (model.firstBootDataLimited
+                ? " More members than a stack config can have today (Hetzner's 32 KiB of first-boot " +
+                  "data): the validated family of the most that fit, with the rest added to its group."
+                : "") +
+            (values.variant
+                ? ` The project's config with \`${values.variant}\` added (a bench variant).`
+                : "") +
             (values.note ? ` ${values.note}` : ""),
         "",
         "| server | logins | login p50 / p99 | message p50 / p99 | messages sent / delivered | " +
