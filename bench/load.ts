@@ -155,6 +155,7 @@ export function percentile(values: readonly number[], p: number): number {
 
 const ms = (value: number) =>
     Number.isNaN(value) ? "–" : value >= 1000 ? `${(value / 1000).toFixed(1)} s` : `${value.toFixed(0)} ms`;
+const share = (part: number, whole: number) => `${((100 * part) / Math.max(1, whole)).toFixed(1)} %`;
 const loads = (values: number[]) => values.map((v) => v.toFixed(1)).join(" ");
 
 const SERVER_NAMES: Record<ServerKind, string> = {
@@ -171,9 +172,10 @@ export function renderRunRow(run: RunFigures, members: number): string {
         `| ${SERVER_NAMES[run.server]} | ${run.loginMs.length}/${members} | ` +
         `${ms(percentile(run.loginMs, 50))} / ${ms(percentile(run.loginMs, 99))} | ` +
         `${ms(percentile(run.messageLatencyMs, 50))} / ${ms(percentile(run.messageLatencyMs, 99))} | ` +
-        `${run.messagesSent} / ${delivered} (${((100 * delivered) / Math.max(1, run.messagesSent)).toFixed(1)} %) | ` +
+        `${run.messagesSent} / ${delivered} (${share(delivered, run.messagesSent)}) | ` +
         `${(run.rssIdleKb / 1024).toFixed(0)} / ${(run.rssPeakKb / 1024).toFixed(0)} MiB | ` +
-        `${run.cpuSeconds.toFixed(1)} s | ${loads(run.loadBefore)} → ${loads(run.loadAfter)} | ${errors || "none"} |`
+        `${run.cpuSeconds.toFixed(1)} s | ${loads(run.loadBefore)} → ${loads(run.loadAfter)} | ` +
+        `${errors || "none"} |`
     );
 }
 

@@ -35,6 +35,8 @@ export function sessionTiming(scenario: Scenario) {
 export function renderTsungScenario(scenario: Scenario): string {
     const { messageInterval, messagesEach, settleSeconds } = sessionTiming(scenario);
     const interarrival = scenario.loginSeconds / scenario.members;
+    // A server that cannot keep up must not keep Tsung waiting for ever: two minutes past the plan.
+    const limitSeconds = scenario.loginSeconds + 2 * settleSeconds + scenario.chatSeconds + 120;
     const jabber = (type: string, ack: string, extra = "") =>
         `      <request><jabber type="${type}" ack="${ack}"${extra}/></request>`;
     return [
@@ -47,9 +49,10 @@ export function renderTsungScenario(scenario: Scenario): string {
         "  <servers>",
         `    <server host="127.0.0.1" port="${scenario.port}" type="tcp"/>`,
         "  </servers>",
-        "  <load>",
+        `  <load duration="${limitSeconds}" unit="second">`,
         `    <arrivalphase phase="1" duration="${scenario.loginSeconds + 1}" unit="second">`,
-        `      <users maxnumber="${scenario.members}" interarrival="${interarrival.toFixed(4)}" unit="second"/>`,
+        `      <users maxnumber="${scenario.members}" interarrival="${interarrival.toFixed(4)}" ` +
+            'unit="second"/>',
         "    </arrivalphase>",
         "  </load>",
         "  <options>",
