@@ -63,9 +63,15 @@ export function loadFamily(members: number): FamilyModel & { readonly firstBootD
     if (result.ok) return { ...result.model, firstBootDataLimited: false };
     const onlyTooBig = result.problems.every((problem) => problem.message.includes("first-boot data"));
     if (!onlyTooBig) throw new Error(formatProblems(result.problems));
-    let fits = members - 1;
-    let base = validated(fits);
-    while (!base.ok) base = validated(--fits);
+    // The most members that fit: a binary search, each step a full validation.
+    let [fits, refused] = [1, members];
+    while (refused - fits > 1) {
+        const middle = Math.floor((fits + refused) / 2);
+        if (validated(middle).ok) fits = middle;
+        else refused = middle;
+    }
+    const base = validated(fits);
+    if (!base.ok) throw new Error(formatProblems(base.problems));
     return {
         ...base.model,
         members: usernames.map((username, i) => ({ ...member(username, i), admin: false })),
@@ -91,11 +97,14 @@ export async function prepareProjectServer(model: FamilyModel, stateDir: string)
 }
 
 /**
- * A tuning experiment: the rendered config with `lua` added to its global section (before the
- * first VirtualHost), in a file beside it; the rendered file itself stays as rendered.
+ * A tuning experiment: the rendered config with `lua` in its global section (before the first
+ * VirtualHost), replacing the rendered setting of the same name if there is one, in a file beside
+ * it; the rendered file itself stays as rendered.
  */
 function writeVariant(config: string, lua: string): string {
-    const text = readFileSync(config, "utf8");
+    const name = /^\s*(\w+)\s*=/.exec(lua)?.[1];
+    const rendered = readFileSync(config, "utf8");
+    const text = name ? rendered.replace(new RegExp(`^${name} = .*$`, "m"), "") : rendered;
     const at = text.search(/^VirtualHost /m);
     const variant = config.replace(/\.cfg\.lua$/, ".variant.cfg.lua");
     writeFileSync(variant, `${text.slice(0, at)}-- bench variant\n${lua}\n\n${text.slice(at)}`);
@@ -271,7 +280,14 @@ async function main(): Promise<void> {
         "",
     ];
     console.log(lines.join("\n"));
-    if (values.write) appendFileSync(join(__dirname, "..", "BENCHMARKS.md"), `${lines.join("\n")}\n`);
+    if (values.write) appendSection(lines);
+}
+
+/** Appends a section to BENCHMARKS.md, a blank line after whatever ends it now. */
+export function appendSection(lines: string[]): void {
+    const file = join(__dirname, "..", "BENCHMARKS.md");
+    const separator = readFileSync(file, "utf8").endsWith("\n\n") ? "" : "\n";
+    appendFileSync(file, `${separator}${lines.join("\n")}\n`);
 }
 
 function tsungVersion(): string {

@@ -10,7 +10,7 @@
  *
  *   node --import tsx bench/reconnect-storm.ts [--members 100] [--write]
  */
-import { appendFileSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { getCACertificates, setDefaultCACertificates } from "node:tls";
@@ -18,7 +18,14 @@ import { parseArgs } from "node:util";
 import { Client, client, xml } from "@xmpp/client";
 import { jidOf } from "../model/family";
 import { prosodyVersion } from "../tests/support/prosody-0.12";
-import { loadFamily, passwordOf, percentile, prepareProjectServer, PROJECT_C2S_PORT } from "./load";
+import {
+    appendSection,
+    loadFamily,
+    passwordOf,
+    percentile,
+    prepareProjectServer,
+    PROJECT_C2S_PORT,
+} from "./load";
 import { startProsody } from "./load/stock-prosody";
 
 interface Member {
@@ -143,7 +150,7 @@ async function main(): Promise<void> {
             "",
         ];
         console.log(lines.join("\n"));
-        if (values.write) appendFileSync(join(__dirname, "..", "BENCHMARKS.md"), `${lines.join("\n")}\n`);
+        if (values.write) appendSection(lines);
         await Promise.all([writer, ...storm].map((m) => stopClient(m.xmpp)));
     } finally {
         await prosody.stop();
