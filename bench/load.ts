@@ -178,7 +178,8 @@ export function renderRunRow(run: RunFigures, members: number): string {
         .map(([name, count]) => `${name.replace(/^error_/, "")} ${count}`)
         .join(", ");
     return (
-        `| ${SERVER_NAMES[run.server]} | ${run.loginMs.length}/${members} | ` +
+        `| ${SERVER_NAMES[run.server]} | ${run.loginMs.length} of ${run.started}` +
+        `${run.started < members ? ` (of ${members})` : ""} | ` +
         `${ms(percentile(run.loginMs, 50))} / ${ms(percentile(run.loginMs, 99))} | ` +
         `${ms(percentile(run.messageLatencyMs, 50))} / ${ms(percentile(run.messageLatencyMs, 99))} | ` +
         `${run.messagesSent} / ${delivered} (${share(delivered, run.messagesSent)}) | ` +
@@ -273,7 +274,7 @@ async function main(): Promise<void> {
                 : "") +
             (values.note ? ` ${values.note}` : ""),
         "",
-        "| server | logins | login p50 / p99 | message p50 / p99 | messages sent / delivered | " +
+        "| server | logins of members started | login p50 / p99 | message p50 / p99 | messages sent / delivered | " +
             "RSS idle / peak | CPU | load before → after | Tsung errors |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
         ...runs.map((run) => renderRunRow(run, members)),

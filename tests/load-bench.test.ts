@@ -10,7 +10,7 @@ import { describe, it } from "node:test";
 import { loadFamily, percentile } from "../bench/load";
 import { PACKAGED_CONFIG, renderStockConfig } from "../bench/load/stock-prosody";
 import {
-    parseErrorCounts,
+    parseCounters,
     parseFullstats,
     renderTsungScenario,
     Scenario,
@@ -66,7 +66,7 @@ describe("the load benchmark", () => {
         });
     }
 
-    it("reads Tsung's samples written one by one and in batches, and its error totals", () => {
+    it("reads Tsung's samples written one by one and in batches, and its counters' totals", () => {
         const figures = parseFullstats(
             [
                 "{sample,tr_login,120.5}",
@@ -78,8 +78,12 @@ describe("the load benchmark", () => {
         assert.deepEqual(figures.loginMs, [120.5, 130.25, 1500]);
         assert.deepEqual(figures.messageLatencyMs, [0.8, 12]);
         assert.equal(figures.messagesSent, 3);
-        const log = "stats: error_connect_econnrefused 2 2\nstats: error_connect_econnrefused 0 5\n";
-        assert.deepEqual(parseErrorCounts(log), { error_connect_econnrefused: 5 });
+        const log = "stats: users_count 0 96\nstats: error_connect_econnrefused 2 2\nstats: connected -7 0\n";
+        assert.deepEqual(parseCounters(`${log}stats: error_connect_econnrefused 0 5\n`), {
+            users_count: 96,
+            error_connect_econnrefused: 5,
+            connected: 0,
+        });
         assert.equal(percentile([5, 1, 4, 2, 3], 50), 3);
         assert.equal(percentile([...Array(100).keys()], 99), 98);
     });

@@ -50,7 +50,9 @@ export function renderTsungScenario(scenario: Scenario): string {
         `    <server host="127.0.0.1" port="${scenario.port}" type="tcp"/>`,
         "  </servers>",
         `  <load duration="${limitSeconds}" unit="second">`,
-        `    <arrivalphase phase="1" duration="${scenario.loginSeconds + 1}" unit="second">`,
+        // Tsung's arrivals are random (exponential gaps averaging `interarrival`): the phase is
+        // twice the login window so that every member starts; most do within the window.
+        `    <arrivalphase phase="1" duration="${2 * scenario.loginSeconds}" unit="second">`,
         `      <users maxnumber="${scenario.members}" interarrival="${interarrival.toFixed(4)}" ` +
             'unit="second"/>',
         "    </arrivalphase>",
@@ -108,6 +110,8 @@ export function runTsung(configFile: string, logDir: string, cpu?: number): Prom
 }
 
 export interface TsungFigures {
+    /** How many members Tsung started (its arrivals are random: the last may miss the phase). */
+    readonly started: number;
     /** Milliseconds of each completed login (connect to roster), and of each message's trip. */
     readonly loginMs: number[];
     readonly messageLatencyMs: number[];
@@ -120,7 +124,7 @@ export interface TsungFigures {
  * The samples in Tsung's `tsung-fullstats.log` (Erlang terms): `{sample,tr_login,Ms}` or, when
  * Tsung batched them, `{sample,tr_login,[Ms,Ms,…]}`; likewise `xmpp_msg_latency`, `tr_message`.
  */
-export function parseFullstats(text: string): Omit<TsungFigures, "errors"> {
+export function parseFullstats(text: string): Omit<TsungFigures, "errors" | "started"> {
     const samples = (name: string) =>
         [...text.matchAll(new RegExp(`\\{sample,${name},\\[?([0-9.e+\\-,\\s]+)\\]?\\}`, "g"))].flatMap((m) =>
             m[1].split(",").map(Number),
@@ -132,17 +136,21 @@ export function parseFullstats(text: string): Omit<TsungFigures, "errors"> {
     };
 }
 
-/** Tsung's error counters from its `tsung.log`: the last `stats: error_… period total` line of each. */
-export function parseErrorCounts(text: string): Record<string, number> {
-    const errors: Record<string, number> = {};
-    for (const match of text.matchAll(/^stats: (error_\S+) \d+ (\d+)$/gm))
-        errors[match[1]] = Number(match[2]);
-    return errors;
+/** Tsung's counters from its `tsung.log`: the last `stats: NAME period total` line of each. */
+export function parseCounters(text: string): Record<string, number> {
+    const counters: Record<string, number> = {};
+    for (const match of text.matchAll(/^stats: (\S+) -?\d+ (\d+)$/gm)) counters[match[1]] = Number(match[2]);
+    return counters;
+}
+
+function countersOf(counters: Record<string, number>): Pick<TsungFigures, "started" | "errors"> {
+    const errors = Object.entries(counters).filter(([name]) => name.startsWith("error_"));
+    return { started: counters.users_count ?? 0, errors: Object.fromEntries(errors) };
 }
 
 export function readTsungFigures(runDir: string): TsungFigures {
     return {
         ...parseFullstats(readFileSync(join(runDir, "tsung-fullstats.log"), "utf8")),
-        errors: parseErrorCounts(readFileSync(join(runDir, "tsung.log"), "utf8")),
+        ...countersOf(parseCounters(readFileSync(join(runDir, "tsung.log"), "utf8"))),
     };
 }
