@@ -8,7 +8,7 @@
  * presence, then chat messages to members who are online at a fixed total rate, then logout.
  * Prints the figures; `--write` appends them to BENCHMARKS.md. As root, with tsung installed:
  *
- *   node --import tsx bench/load.ts --short            # N=100, 20 s of chat: about 3 minutes
+ *   node --import tsx bench/load.ts --short            # N=100, 20 s of chat: 3-4 minutes
  *   node --import tsx bench/load.ts --members 500 [--pairs 2] [--write]
  */
 import { execFileSync } from "node:child_process";
@@ -274,8 +274,8 @@ async function main(): Promise<void> {
                 : "") +
             (values.note ? ` ${values.note}` : ""),
         "",
-        "| server | logins of members started | login p50 / p99 | message p50 / p99 | messages sent / delivered | " +
-            "RSS idle / peak | CPU | load before → after | Tsung errors |",
+        "| server | logins of members started | login p50 / p99 | message p50 / p99 | " +
+            "messages sent / delivered | RSS idle / peak | CPU | load before → after | Tsung errors |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
         ...runs.map((run) => renderRunRow(run, members)),
         "",
