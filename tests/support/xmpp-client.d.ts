@@ -28,9 +28,14 @@ declare module "@xmpp/client" {
         on(event: "online", listener: (jid: JID) => void): this;
         on(event: string, listener: (...args: unknown[]) => void): this;
         readonly iqCaller: { request(iq: Element, timeout?: number): Promise<Element> };
-        readonly reconnect: { stop(): void };
+        /** Reconnects after `delay` ms when the connection is lost (default 1000). */
+        readonly reconnect: { stop(): void; delay: number };
         /** XEP-0198, negotiated at login (inline with SASL2/Bind 2 where the server offers it). */
-        readonly streamManagement: { readonly enabled: boolean; readonly id: string };
+        readonly streamManagement: {
+            readonly enabled: boolean;
+            readonly id: string;
+            on(event: "resumed", listener: () => void): void;
+        };
         /** XEP-0484: the token this client was given, if the server offered FAST. */
         readonly fast: { fetchToken(): Promise<FastToken | undefined> };
         jid?: JID;

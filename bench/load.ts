@@ -1,0 +1,298 @@
+/**
+ * How many members one server carries: Tsung (Debian's package) drives N members of one family
+ * group (every presence fans out to all N) against the server started from the project's rendered
+ * files (the local try-out: `startLocalServer` renders them and makes the accounts, each run then
+ * starts its Prosody from them as the VPS's service does), and against Debian's Prosody with its
+ * packaged config (bench/load/stock-prosody.ts), alternately in the same run, so that the ratio
+ * holds on a machine that does other work too. Each member: STARTTLS, SASL PLAIN, roster, initial
+ * presence, then chat messages to members who are online at a fixed total rate, then logout.
+ * Prints the figures; `--write` appends them to BENCHMARKS.md. As root, with tsung installed:
+ *
+ *   node --import tsx bench/load.ts --short            # N=100, 20 s of chat: 3-4 minutes
+ *   node --import tsx bench/load.ts --members 500 [--pairs 2] [--write]
+ */
+import { execFileSync } from "node:child_process";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { FamilyModel, jidOf } from "../model/family";
+import { formatProblems, parseFamilyConfig } from "../model/validate";
+import { startLocalServer } from "../scripts/local-server";
+import { prosodyVersion } from "../tests/support/prosody-0.12";
+import { prepareStockServer, RunningProsody, startProsody } from "./load/stock-prosody";
+import { readTsungFigures, renderTsungScenario, runTsung, Scenario, TsungFigures } from "./load/tsung";
+
+const DOMAIN = "load.test";
+const USERNAME_PREFIX = "member";
+const PASSWORD_PREFIX = "secret-of-member";
+const PROJECT_PORT_OFFSET = 24000;
+export const PROJECT_C2S_PORT = 5222 + PROJECT_PORT_OFFSET;
+const STOCK_C2S_PORT = 29322;
+/** Prosody is single-threaded: on its own core, Tsung on the other. */
+const PROSODY_CPU = 0;
+const TSUNG_CPU = 1;
+
+type ServerKind = "project" | "stock";
+
+interface RunFigures extends TsungFigures {
+    readonly server: ServerKind;
+    readonly loadBefore: number[];
+    readonly loadAfter: number[];
+    readonly rssIdleKb: number;
+    readonly rssPeakKb: number;
+    readonly cpuSeconds: number;
+}
+
+/**
+ * A family of `members` in one group, through the same validation as a stack config. Beyond the
+ * few hundred members whose family files fit in Hetzner's 32 KiB of first-boot data (validation
+ * refuses more, `firstBootDataLimited`), the validated family of the most members that fit gets the
+ * rest added to its one group: the server itself has no such limit, and this measures the server.
+ */
+export function loadFamily(members: number): FamilyModel & { readonly firstBootDataLimited: boolean } {
+    const usernames = Array.from({ length: members }, (_, i) => `${USERNAME_PREFIX}${i + 1}`);
+    const member = (username: string, i: number) => ({ username, name: `Member ${i + 1}` });
+    const validated = (count: number) =>
+        parseFamilyConfig({
+            domain: DOMAIN,
+            members: usernames.slice(0, count).map(member),
+            groups: [{ name: "Family", members: usernames.slice(0, count) }],
+        });
+    const result = validated(members);
+    if (result.ok) return { ...result.model, firstBootDataLimited: false };
+    const onlyTooBig = result.problems.every((problem) => problem.message.includes("first-boot data"));
+    if (!onlyTooBig) throw new Error(formatProblems(result.problems));
+    // The most members that fit: a binary search, each step a full validation.
+    let [fits, refused] = [1, members];
+    while (refused - fits > 1) {
+        const middle = Math.floor((fits + refused) / 2);
+        if (validated(middle).ok) fits = middle;
+        else refused = middle;
+    }
+    const base = validated(fits);
+    if (!base.ok) throw new Error(formatProblems(base.problems));
+    return {
+        ...base.model,
+        members: usernames.map((username, i) => ({ ...member(username, i), admin: false })),
+        groups: [{ ...base.model.groups[0], members: usernames }],
+        firstBootDataLimited: true,
+    };
+}
+
+/** Tsung's password scheme: the prefix plus the member's number. */
+export const passwordOf = (username: string) => username.replace(USERNAME_PREFIX, PASSWORD_PREFIX);
+
+/** The try-out rendered and provisioned in `stateDir`, with Tsung's passwords; returns the config's path. */
+export async function prepareProjectServer(model: FamilyModel, stateDir: string): Promise<string> {
+    mkdirSync(stateDir, { recursive: true });
+    // The try-out keeps members' passwords here and gives new accounts these.
+    const credentials = Object.fromEntries(
+        model.members.map(({ username }) => [jidOf(model, username), passwordOf(username)]),
+    );
+    writeFileSync(join(stateDir, "credentials.json"), JSON.stringify(credentials), { mode: 0o600 });
+    const server = await startLocalServer({ model, stateDir, portOffset: PROJECT_PORT_OFFSET });
+    await server.stop();
+    return server.paths.prosodyConfig;
+}
+
+/**
+ * A tuning experiment: the rendered config with `lua` in its global section (before the first
+ * VirtualHost), replacing the rendered setting of the same name if there is one, in a file beside
+ * it; the rendered file itself stays as rendered.
+ */
+function writeVariant(config: string, lua: string): string {
+    const name = /^\s*(\w+)\s*=/.exec(lua)?.[1];
+    const rendered = readFileSync(config, "utf8");
+    const text = name ? rendered.replace(new RegExp(`^${name} = .*$`, "m"), "") : rendered;
+    const at = text.search(/^VirtualHost /m);
+    const variant = config.replace(/\.cfg\.lua$/, ".variant.cfg.lua");
+    writeFileSync(variant, `${text.slice(0, at)}-- bench variant\n${lua}\n\n${text.slice(at)}`);
+    execFileSync("chown", ["prosody:prosody", variant]);
+    return variant;
+}
+
+function procStatus(pid: number, field: string): number {
+    const match = new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return Number(match?.[1]);
+}
+
+/** User plus system CPU time of a process, in seconds. */
+function cpuSeconds(pid: number): number {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+async function once(
+    server: ServerKind,
+    config: string,
+    scenario: Scenario,
+    logDir: string,
+    pin: boolean,
+): Promise<RunFigures> {
+    const prosody: RunningProsody = await startProsody(config, scenario.port);
+    try {
+        if (pin) execFileSync("taskset", ["-a", "-p", "-c", String(PROSODY_CPU), String(prosody.pid)]);
+        await new Promise((done) => setTimeout(done, 2000));
+        const rssIdleKb = procStatus(prosody.pid, "VmRSS");
+        const cpuBefore = cpuSeconds(prosody.pid);
+        const loadBefore = loadavg();
+        mkdirSync(logDir, { recursive: true });
+        const scenarioFile = join(logDir, "scenario.xml");
+        writeFileSync(scenarioFile, renderTsungScenario(scenario));
+        const runDir = await runTsung(scenarioFile, logDir, pin ? TSUNG_CPU : undefined);
+        return {
+            server,
+            ...readTsungFigures(runDir),
+            loadBefore,
+            loadAfter: loadavg(),
+            rssIdleKb,
+            rssPeakKb: procStatus(prosody.pid, "VmHWM"),
+            cpuSeconds: cpuSeconds(prosody.pid) - cpuBefore,
+        };
+    } finally {
+        await prosody.stop();
+    }
+}
+
+/** The nearest-rank percentile. */
+export function percentile(values: readonly number[], p: number): number {
+    if (values.length === 0) return NaN;
+    const sorted = [...values].sort((a, b) => a - b);
+    return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+const ms = (value: number) =>
+    Number.isNaN(value) ? "–" : value >= 1000 ? `${(value / 1000).toFixed(1)} s` : `${value.toFixed(0)} ms`;
+const share = (part: number, whole: number) => `${((100 * part) / Math.max(1, whole)).toFixed(1)} %`;
+const loads = (values: number[]) => values.map((v) => v.toFixed(1)).join(" ");
+
+const SERVER_NAMES: Record<ServerKind, string> = {
+    project: "this project's rendered config",
+    stock: "Debian's packaged config",
+};
+
+export function renderRunRow(run: RunFigures, members: number): string {
+    const delivered = run.messageLatencyMs.length;
+    const errors = Object.entries(run.errors)
+        .map(([name, count]) => `${name.replace(/^error_/, "")} ${count}`)
+        .join(", ");
+    return (
+        `| ${SERVER_NAMES[run.server]} | ${run.loginMs.length} of ${run.started}` +
+        `${run.started < members ? ` (of ${members})` : ""} | ` +
+        `${ms(percentile(run.loginMs, 50))} / ${ms(percentile(run.loginMs, 99))} | ` +
+        `${ms(percentile(run.messageLatencyMs, 50))} / ${ms(percentile(run.messageLatencyMs, 99))} | ` +
+        `${run.messagesSent} / ${delivered} (${share(delivered, run.messagesSent)}) | ` +
+        `${(run.rssIdleKb / 1024).toFixed(0)} / ${(run.rssPeakKb / 1024).toFixed(0)} MiB | ` +
+        `${run.cpuSeconds.toFixed(1)} s | ${loads(run.loadBefore)} → ${loads(run.loadAfter)} | ` +
+        `${errors || "none"} |`
+    );
+}
+
+async function main(): Promise<void> {
+    const { values } = parseArgs({
+        options: {
+            short: { type: "boolean", default: false },
+            members: { type: "string" },
+            "login-seconds": { type: "string" },
+            "chat-seconds": { type: "string" },
+            rate: { type: "string", default: "100" },
+            pairs: { type: "string", default: "1" },
+            servers: { type: "string", default: "project,stock" },
+            "no-pin": { type: "boolean", default: false },
+            note: { type: "string", default: "" },
+            variant: { type: "string" },
+            reuse: { type: "boolean", default: false },
+            "state-root": { type: "string", default: "/var/tmp/family-xmpp-load" },
+            write: { type: "boolean", default: false },
+        },
+    });
+    const members = Number(values.members ?? 100);
+    const scenarioOf = (port: number): Scenario => ({
+        domain: DOMAIN,
+        port,
+        members,
+        loginSeconds: Number(values["login-seconds"] ?? (values.short ? 10 : 30)),
+        chatSeconds: Number(values["chat-seconds"] ?? (values.short ? 20 : 60)),
+        messagesPerSecond: Number(values.rate),
+        usernamePrefix: USERNAME_PREFIX,
+        passwordPrefix: PASSWORD_PREFIX,
+    });
+    const servers = (values.servers ?? "").split(",") as ServerKind[];
+    const pin = !values["no-pin"];
+    const root = values["state-root"] as string;
+    const model = loadFamily(members);
+    const configs: Partial<Record<ServerKind, { config: string; port: number }>> = {};
+    if (servers.includes("project")) {
+        const stateDir = join(root, `project-${members}`);
+        const rendered = join(stateDir, "prosody.cfg.lua");
+        const config =
+            values.reuse && existsSync(rendered) ? rendered : await prepareProjectServer(model, stateDir);
+        configs.project = {
+            config: values.variant ? writeVariant(config, values.variant) : config,
+            port: PROJECT_C2S_PORT,
+        };
+    }
+    if (servers.includes("stock")) {
+        const config = await prepareStockServer(
+            model,
+            join(root, `stock-${members}`),
+            STOCK_C2S_PORT,
+            passwordOf,
+        );
+        configs.stock = { config, port: STOCK_C2S_PORT };
+    }
+    const runs: RunFigures[] = [];
+    const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+    for (let pair = 0; pair < Number(values.pairs); pair++) {
+        for (const server of servers) {
+            const { config, port } = configs[server] as { config: string; port: number };
+            const logDir = join(root, "tsung", `${stamp}-${members}-${server}-${pair + 1}`);
+            const run = await once(server, config, scenarioOf(port), logDir, pin);
+            runs.push(run);
+            console.log(renderRunRow(run, members));
+        }
+    }
+    const scenario = scenarioOf(0);
+    const lines = [
+        `## Load: ${members} members in one group (bench/load.ts), ${new Date().toISOString().slice(0, 10)}`,
+        "",
+        `Machine: ${cpus().length} × ${cpus()[0]?.model ?? "?"}, shared with other work (load averages ` +
+            "below); Prosody " +
+            `${prosodyVersion()} for both servers` +
+            (pin ? `, pinned to core ${PROSODY_CPU}, Tsung ${tsungVersion()} to core ${TSUNG_CPU}. ` : ". ") +
+            `Scenario: ${members} members log in over ${scenario.loginSeconds} s (STARTTLS, SASL PLAIN, ` +
+            `roster, presence), then send ${scenario.messagesPerSecond} messages a second together for ` +
+            `${scenario.chatSeconds} s, each to a member online at the time, then log out. ` +
+            "Runs alternate between the servers." +
+            (model.firstBootDataLimited
+                ? " More members than a stack config can have today (Hetzner's 32 KiB of first-boot " +
+                  "data): the validated family of the most that fit, with the rest added to its group."
+                : "") +
+            (values.variant
+                ? ` The project's config with \`${values.variant}\` added (a bench variant).`
+                : "") +
+            (values.note ? ` ${values.note}` : ""),
+        "",
+        "| server | logins of members started | login p50 / p99 | message p50 / p99 | " +
+            "messages sent / delivered | RSS idle / peak | CPU | load before → after | Tsung errors |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        ...runs.map((run) => renderRunRow(run, members)),
+        "",
+    ];
+    console.log(lines.join("\n"));
+    if (values.write) appendSection(lines);
+}
+
+/** Appends a section to BENCHMARKS.md, a blank line after whatever ends it now. */
+export function appendSection(lines: string[]): void {
+    const file = join(__dirname, "..", "BENCHMARKS.md");
+    const separator = readFileSync(file, "utf8").endsWith("\n\n") ? "" : "\n";
+    appendFileSync(file, `${separator}${lines.join("\n")}\n`);
+}
+
+function tsungVersion(): string {
+    return execFileSync("dpkg-query", ["-W", "-f", "${Version}", "tsung"], { encoding: "utf8" }).trim();
+}
+
+if (require.main === module) main();
