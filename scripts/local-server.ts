@@ -115,6 +115,13 @@ export function localHost(stateDir: string, portOffset: number, turnAddress = "1
             turnCertificate: join(stateDir, "turn", "fullchain.pem"),
             turnPrivateKey: join(stateDir, "turn", "privkey.pem"),
             letsEncryptLive: join(stateDir, "letsencrypt", "live"),
+            letsEncryptState: join(stateDir, "letsencrypt"),
+            backupDir: join(stateDir, "backup"),
+            backupStatusFile: join(stateDir, "backup-status"),
+            backupCopyDir: join(stateDir, "backup-copy"),
+            restoreDir: join(stateDir, "restore"),
+            commandsDir: join(stateDir, "bin"),
+            systemdUnitsDir: join(stateDir, "systemd"),
         },
         listeners: {
             interfaces: ["127.0.0.1"],
@@ -131,6 +138,8 @@ export function localHost(stateDir: string, portOffset: number, turnAddress = "1
             prosodyFiles: owner,
             turnSecrets: RUNS_AS_ROOT ? "root:root" : owner,
             prosodySecrets: owner,
+            prosodyData: RUNS_AS_ROOT ? "prosody:prosody" : owner,
+            backupSecrets: RUNS_AS_ROOT ? "root:root" : owner,
         },
         commands: {
             // As root, prosodyctl drops to Prosody's user by itself (and stays root for `--root`).
@@ -141,6 +150,13 @@ export function localHost(stateDir: string, portOffset: number, turnAddress = "1
             restartTurn: "true",
             installTurn: "true",
             reloadTurnCertificate: "true",
+            // The try-out's Prosody belongs to the process that started it, which stops it before a
+            // restore and starts it after; its backups copy the data while it runs.
+            stopProsody: "true",
+            startProsody: "true",
+            // No systemd here: the try-out runs its backup and its alert by hand.
+            startBackupTimers: "true",
+            stopBackupTimers: "true",
         },
     };
 }
