@@ -171,7 +171,8 @@ describe("the post-deploy check against a real server and a real BIND", { skip: 
             writeFileSync(
                 config,
                 "config:\n  family-xmpp:domain: family.test\n  family-xmpp:members:\n" +
-                    "    - {username: anna, name: Anna, admin: true}\n    - {username: bo, name: Bo}\n",
+                    "    - {username: anna, name: Anna, admin: true}\n    - {username: bo, name: Bo}\n" +
+                    "  family-xmpp:backup: false\n",
             );
             writeFileSync(join(dir, "outputs.json"), JSON.stringify({ ipv4: "127.0.0.1", ipv6: "::1" }));
             writeFileSync(join(dir, "ca.pem"), server.caCertificate);
