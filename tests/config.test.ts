@@ -673,6 +673,15 @@ describe("the project's config schema (Pulumi.yaml)", () => {
         );
     });
 
+    it("documents the backup's defaults (schedule and retention) where it describes the setting", () => {
+        const { schedule, keep } = DEFAULTS.backup;
+        assert.match(projectFile, new RegExp(`Default schedule ${schedule}\\.`));
+        assert.match(
+            projectFile.replace(/\n\s*#\s*/g, " "),
+            new RegExp(`Default keep ${keep.daily} daily, ${keep.weekly} weekly, ${keep.monthly} monthly\\.`),
+        );
+    });
+
     it("declares or documents every setting this stack reads", () => {
         const undocumented = CONFIG_KEYS.filter(
             (key) => !schemaKeys.includes(key) && !projectFile.includes(`family-xmpp:${key}`),
