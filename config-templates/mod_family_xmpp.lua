@@ -262,6 +262,7 @@ module:hook("iq-get/host/" .. BACKUP_NS .. ":backup", function(event)
 		state = status.state;
 		success = status.success ~= "" and status.success or nil;
 		attempt = status.attempt ~= "" and status.attempt or nil;
+		result = status.result ~= "" and status.result or nil;
 		["max-age-hours"] = tostring(backup_max_age // 3600);
 	});
 	if status.error and status.error ~= "" then reply:text_tag("error", status.error); end

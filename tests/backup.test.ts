@@ -1,0 +1,363 @@
+/**
+ * Backups on the local try-out: the rendered backup step, backup, alert and restore run against a
+ * real SFTP server (OpenSSH's sshd on loopback, with a key of the test's own, SFTP only), with
+ * restic from Debian; members, a room and a shared file come back on an emptied data directory.
+ */
+import assert from "node:assert/strict";
+import { ChildProcess, spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { getCACertificates, setDefaultCACertificates } from "node:tls";
+import { xml } from "@xmpp/client";
+import { backupResult, checkBackup } from "../check/backup";
+import { checkPortsOf } from "../check/run-check";
+import { FamilyModel } from "../model/family";
+import { backupSecretsOnStdin, BACKUP_COMMANDS, renderSyncBackup } from "../render/backup";
+import { LocalServer, startLocalServer } from "../scripts/local-server";
+import { familyModel } from "./support/families";
+import { login, Session } from "./support/xmpp";
+import { missingTools, PROSODY } from "./support/tools";
+
+const skipReason = missingTools([PROSODY, ["restic", "restic"], ["sshd", "openssh-server"]]);
+const PORT_OFFSET = 12000 + (process.pid % 1000);
+const SSH_PORT = 14000 + (process.pid % 1000);
+const PASSWORD = randomBytes(24).toString("hex").slice(0, 32);
+const DOMAIN = "family.test";
+const jid = (username: string) => `${username}@${DOMAIN}`;
+
+let workDir: string;
+let stateDir: string;
+let repositoryDir: string;
+let sshd: ChildProcess | undefined;
+let server: LocalServer | undefined;
+let model: FamilyModel & { backup: NonNullable<FamilyModel["backup"]> };
+const sessions: Session[] = [];
+
+/** sshd on loopback that serves SFTP only, to the test's own key, into a folder of the test's. */
+function startSftpServer(clientKey: string): ChildProcess {
+    const hostKey = join(workDir, "ssh_host_ed25519_key");
+    spawnSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", hostKey]);
+    writeFileSync(join(workDir, "authorized_keys"), readFileSync(`${clientKey}.pub`));
+    const config = join(workDir, "sshd_config");
+    writeFileSync(
+        config,
+        [
+            `Port ${SSH_PORT}`,
+            "ListenAddress 127.0.0.1",
+            `HostKey ${hostKey}`,
+            `AuthorizedKeysFile ${join(workDir, "authorized_keys")}`,
+            "PasswordAuthentication no",
+            "KbdInteractiveAuthentication no",
+            "PermitRootLogin prohibit-password",
+            "StrictModes no",
+            "Subsystem sftp internal-sftp",
+            "ForceCommand internal-sftp",
+            `PidFile ${join(workDir, "sshd.pid")}`,
+            "",
+        ].join("\n"),
+    );
+    mkdirSync("/run/sshd", { recursive: true });
+    return spawn("/usr/sbin/sshd", ["-D", "-e", "-f", config], { stdio: "ignore" });
+}
+
+function runOnServer(script: string, stdin = "", env: Record<string, string> = {}) {
+    return spawnSync("sh", ["-c", script], {
+        input: stdin,
+        encoding: "utf8",
+        env: { ...process.env, ...env },
+    });
+}
+
+function command(name: string): string {
+    return join(server!.host.paths.commandsDir, name);
+}
+
+function status(): Record<string, string> {
+    const text = readFileSync(server!.host.paths.backupStatusFile, "utf8");
+    return Object.fromEntries(
+        text
+            .split("\n")
+            .filter(Boolean)
+            .map((line) => line.split(/=(.*)/s).slice(0, 2)),
+    );
+}
+
+function restic(...args: string[]) {
+    const repositoryPassword = join(workDir, "password");
+    writeFileSync(repositoryPassword, `${PASSWORD}\n`, { mode: 0o600 });
+    return spawnSync("restic", ["-r", repositoryDir, "--password-file", repositoryPassword, ...args], {
+        encoding: "utf8",
+    });
+}
+
+async function member(username: string): Promise<Session> {
+    const session = await login(server!, jid(username), undefined, `backup-${sessions.length}`);
+    sessions.push(session);
+    return session;
+}
+
+describe("backups on the local try-out, to a real SFTP server", { skip: skipReason }, () => {
+    before(async () => {
+        workDir = mkdtempSync(join(tmpdir(), "family-xmpp-backup-"));
+        // Prosody (its own user when the tests run as root) must reach the state below it.
+        chmodSync(workDir, 0o755);
+        stateDir = join(workDir, "state");
+        repositoryDir = join(workDir, "repository");
+        const clientKey = join(workDir, "backup-key");
+        spawnSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", clientKey]);
+        sshd = startSftpServer(clientKey);
+        model = familyModel({
+            domain: DOMAIN,
+            members: [
+                { username: "anna", name: "Anna", admin: true },
+                { username: "bo", name: "Bo" },
+            ],
+            calls: false,
+            backup: {
+                repository: `sftp://${process.env.USER ?? "root"}@127.0.0.1:${SSH_PORT}/${repositoryDir}`,
+            },
+            backupSshKey: readFileSync(clientKey, "utf8"),
+        }) as typeof model;
+        server = await startLocalServer({ model, stateDir, portOffset: PORT_OFFSET });
+        setDefaultCACertificates([...getCACertificates("default"), server.caCertificate]);
+        const step = runOnServer(
+            renderSyncBackup(model, server.host),
+            backupSecretsOnStdin(PASSWORD, { sshKey: readFileSync(clientKey, "utf8") }),
+        );
+        assert.equal(step.status, 0, step.stderr);
+        assert.match(step.stdout, /made the repository/);
+    });
+
+    after(async () => {
+        await Promise.allSettled(sessions.map((session) => session.stop()));
+        await server?.stop();
+        sshd?.kill();
+        if (workDir) rmSync(workDir, { recursive: true, force: true });
+    });
+
+    it("keeps the repository's password and SSH key in owner-only files, never in a script", () => {
+        const dir = server!.host.paths.backupDir;
+        assert.equal(readFileSync(join(dir, "password"), "utf8"), `${PASSWORD}\n`);
+        for (const file of ["password", "ssh-key"]) {
+            const mode = spawnSync("stat", ["-c", "%a", join(dir, file)], { encoding: "utf8" }).stdout.trim();
+            assert.equal(mode, "600", file);
+        }
+        assert.doesNotMatch(readFileSync(command(BACKUP_COMMANDS.backup), "utf8"), new RegExp(PASSWORD));
+        assert.doesNotMatch(renderSyncBackup(model, server!.host), new RegExp(PASSWORD));
+    });
+
+    it("backs up history, rooms and a shared file; the check reports a fresh backup", async () => {
+        const anna = await member("anna");
+        await anna.xmpp.send(
+            xml("message", { to: jid("bo"), type: "chat" }, xml("body", {}, "Fika i morgon?")),
+        );
+        await anna.joinRoom(`family@conference.${DOMAIN}`, "Anna");
+        await anna.xmpp.send(
+            xml(
+                "message",
+                { to: `family@conference.${DOMAIN}`, type: "groupchat" },
+                xml("body", {}, "Hej rummet!"),
+            ),
+        );
+        await anna.waitFor(
+            (s) => s.is("message") && s.getChildText("body") === "Hej rummet!",
+            "the room echo",
+        );
+        const shared = join(
+            server!.paths.dataPath,
+            `upload%2e${DOMAIN.replace(/\./g, "%2e")}`,
+            "http_file_share",
+        );
+        mkdirSync(shared, { recursive: true });
+        writeFileSync(join(shared, "photo.bin"), randomBytes(300_000));
+        await anna.stop();
+
+        const backup = runOnServer(command(BACKUP_COMMANDS.backup));
+        assert.equal(backup.status, 0, backup.stderr);
+        assert.match(backup.stdout, /Prosody paused for \d+ ms/);
+        assert.equal(status().result, "ok");
+        assert.match(status().snapshot, /^[0-9a-f]{8}$/);
+        assert.equal(restic("check").status, 0, "restic check");
+        assert.ok(!existsSync(server!.host.paths.backupCopyDir), "the copy is left behind");
+
+        const result = await checkBackup(
+            {
+                model,
+                addresses: { ipv4: "127.0.0.1", ipv6: "::1" },
+                host: "127.0.0.1",
+                credentials: server!.credentials,
+                extraCaCertificates: [server!.caCertificate],
+            },
+            "127.0.0.1",
+            checkPortsOf(server!.listeners),
+        );
+        assert.equal(result.status, "ok", result.detail);
+        assert.match(result.detail, /^0 hours old/);
+    });
+
+    it("fails loudly with a wrong password: non-zero exit, plain words, and the check sees it", async () => {
+        const passwordFile = join(server!.host.paths.backupDir, "password");
+        writeFileSync(passwordFile, "wrongwrongwrong\n");
+        try {
+            const backup = runOnServer(command(BACKUP_COMMANDS.backup));
+            assert.notEqual(backup.status, 0);
+            assert.match(backup.stderr, /the backup FAILED: .*wrong password/);
+            assert.equal(status().result, "failed");
+            assert.match(status().error, /wrong password/);
+            const result = await checkBackup(
+                {
+                    model,
+                    addresses: { ipv4: "127.0.0.1", ipv6: "::1" },
+                    host: "127.0.0.1",
+                    credentials: server!.credentials,
+                    extraCaCertificates: [server!.caCertificate],
+                },
+                "127.0.0.1",
+                checkPortsOf(server!.listeners),
+            );
+            assert.equal(result.status, "warn", result.detail);
+            assert.match(result.detail, /the last attempt failed: .*wrong password/);
+        } finally {
+            writeFileSync(passwordFile, `${PASSWORD}\n`);
+        }
+    });
+
+    it("survives a backup killed during its upload: restic check passes, the next backup succeeds", async () => {
+        const shared = join(
+            server!.paths.dataPath,
+            `upload%2e${DOMAIN.replace(/\./g, "%2e")}`,
+            "http_file_share",
+        );
+        for (let i = 0; i < 8; i++) writeFileSync(join(shared, `big-${i}.bin`), randomBytes(16_000_000));
+        const run = spawn("sh", [command(BACKUP_COMMANDS.backup)], { detached: true, stdio: "ignore" });
+        let killed = false;
+        for (let i = 0; i < 200 && !killed; i++) {
+            await new Promise((done) => setTimeout(done, 50));
+            const uploading = spawnSync("pgrep", ["-g", String(run.pid), "-f", "backup --host"], {
+                encoding: "utf8",
+            }).stdout.trim();
+            if (uploading) {
+                await new Promise((done) => setTimeout(done, 300));
+                spawnSync("kill", ["-KILL", ...uploading.split("\n")]);
+                killed = true;
+            }
+        }
+        await new Promise((done) => run.once("exit", done));
+        assert.ok(killed, "restic's upload was never seen");
+        assert.equal(status().result, "failed");
+        assert.equal(restic("check").status, 0, "restic check after the kill");
+        const again = runOnServer(command(BACKUP_COMMANDS.backup));
+        assert.equal(again.status, 0, again.stderr);
+        assert.equal(status().result, "ok");
+        assert.equal(restic("check").status, 0, "restic check after the next backup");
+        for (let i = 0; i < 8; i++) rmSync(join(shared, `big-${i}.bin`));
+    });
+
+    it("writes to the admins when the last good backup is older than two days, and the check fails", async () => {
+        const anna = await member("anna");
+        // Online, as an app is: a message to the bare address reaches it at once.
+        await anna.xmpp.send(xml("presence"));
+        const fresh = runOnServer(command(BACKUP_COMMANDS.alert));
+        assert.equal(fresh.status, 0, fresh.stderr);
+        assert.match(fresh.stdout, /backup ok: no alert/);
+
+        const statusFile = server!.host.paths.backupStatusFile;
+        const threeDaysAgo = Math.floor(Date.now() / 1000) - 3 * 86400;
+        const saved = readFileSync(statusFile, "utf8");
+        writeFileSync(
+            statusFile,
+            saved
+                .replace(/^success=.*$/m, `success=${threeDaysAgo}`)
+                .replace(/^error=.*$/m, "error=no route"),
+        );
+        try {
+            const alert = runOnServer(command(BACKUP_COMMANDS.alert));
+            assert.equal(alert.status, 0, alert.stderr);
+            assert.match(alert.stdout, /backup overdue: told 1 admins/);
+            const message = await anna.waitFor(
+                (s) =>
+                    s.is("message") &&
+                    s.attrs.from === DOMAIN &&
+                    /overdue/.test(s.getChildText("body") ?? ""),
+                "the server's message about the backup",
+            );
+            assert.match(message.getChildText("body") ?? "", /3 days ago[\s\S]*failed: no route/);
+            const result = await checkBackup(
+                {
+                    model,
+                    addresses: { ipv4: "127.0.0.1", ipv6: "::1" },
+                    host: "127.0.0.1",
+                    credentials: server!.credentials,
+                    extraCaCertificates: [server!.caCertificate],
+                },
+                "127.0.0.1",
+                checkPortsOf(server!.listeners),
+            );
+            assert.equal(result.status, "fail", result.detail);
+            assert.match(result.detail, /^3 days old .*more than two days/);
+        } finally {
+            writeFileSync(statusFile, saved);
+        }
+    });
+
+    it("restores accounts, contacts, history, the room's history and the shared file onto an empty data folder", async () => {
+        const shared = join(
+            server!.paths.dataPath,
+            `upload%2e${DOMAIN.replace(/\./g, "%2e")}`,
+            "http_file_share",
+        );
+        const photo = readFileSync(join(shared, "photo.bin"));
+        await Promise.allSettled(sessions.splice(0).map((session) => session.stop()));
+        await server!.stop();
+        rmSync(server!.paths.dataPath, { recursive: true });
+        mkdirSync(server!.paths.dataPath);
+
+        const restore = runOnServer(command(BACKUP_COMMANDS.restore));
+        assert.equal(restore.status, 0, restore.stderr);
+        assert.match(restore.stdout, /restored latest/);
+        assert.deepEqual(readFileSync(join(shared, "photo.bin")), photo);
+
+        server = await startLocalServer({ model, stateDir, portOffset: PORT_OFFSET });
+        const anna = await member("anna");
+        assert.ok((await anna.archivedBodies()).includes("Fika i morgon?"), "anna's history");
+        assert.ok(
+            (await anna.archivedBodies(`family@conference.${DOMAIN}`)).includes("Hej rummet!"),
+            "the room's history",
+        );
+        assert.deepEqual(
+            (await anna.roster()).map((item) => item.jid),
+            [jid("bo")],
+        );
+    });
+
+    it("refuses a restore with a wrong password from paper, changing nothing", () => {
+        const before = readFileSync(server!.host.paths.familyFile, "utf8");
+        const restore = runOnServer(
+            `${command(BACKUP_COMMANDS.restore)} --password-stdin`,
+            "not-the-password\n",
+        );
+        assert.notEqual(restore.status, 0);
+        assert.match(restore.stderr, /wrong password[\s\S]*nothing was changed/);
+        assert.equal(readFileSync(server!.host.paths.familyFile, "utf8"), before);
+    });
+});
+
+describe("the check's verdict on the backup's age", () => {
+    const now = new Date("2026-11-26T12:00:00Z");
+    const hoursAgo = (hours: number) => Math.floor(now.getTime() / 1000) - hours * 3600;
+
+    it("passes a backup from last night and fails one older than two days", () => {
+        assert.equal(backupResult({ state: "ok", success: hoursAgo(9) }, now).status, "ok");
+        assert.equal(backupResult({ state: "ok", success: hoursAgo(47) }, now).status, "ok");
+        assert.equal(backupResult({ state: "overdue", success: hoursAgo(49) }, now).status, "fail");
+    });
+
+    it("fails when no backup ever succeeded in two days, and when the server has none set up", () => {
+        assert.equal(backupResult({ state: "overdue", error: "no route" }, now).status, "fail");
+        assert.equal(backupResult({ state: "pending" }, now).status, "ok");
+        assert.equal(backupResult({ state: "off" }, now).status, "fail");
+    });
+});
