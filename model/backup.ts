@@ -149,10 +149,12 @@ function readRepository(value: unknown, report: Report): SftpTarget | S3Target |
     }
     if (value.startsWith("s3:"))
         return problem(
-            `an S3 repository is "s3:https://<endpoint>/<bucket>[/<folder>]" (HTTPS only), e.g. "${EXAMPLE_S3}"`,
+            'an S3 repository is "s3:https://<endpoint>/<bucket>[/<folder>]" (HTTPS only), ' +
+                `e.g. "${EXAMPLE_S3}"`,
         );
     return problem(
-        `must be an SFTP location "sftp:<user>@<host>:<folder>" (or "sftp://<user>@<host>:<port>/<folder>") ` +
+        'must be an SFTP location "sftp:<user>@<host>:<folder>" ' +
+            '(or "sftp://<user>@<host>:<port>/<folder>") ' +
             `such as "${EXAMPLE_SFTP}", or an S3 bucket such as "${EXAMPLE_S3}"`,
     );
 }

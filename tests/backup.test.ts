@@ -225,7 +225,7 @@ describe("backups on the local try-out, to a real SFTP server", { skip: skipReas
         }
     });
 
-    it("survives a backup killed during its upload: restic check passes, the next backup succeeds", async () => {
+    it("survives a backup killed during its upload: restic check passes, the next one succeeds", async () => {
         const shared = join(
             server!.paths.dataPath,
             `upload%2e${DOMAIN.replace(/\./g, "%2e")}`,
@@ -256,7 +256,7 @@ describe("backups on the local try-out, to a real SFTP server", { skip: skipReas
         for (let i = 0; i < 8; i++) rmSync(join(shared, `big-${i}.bin`));
     });
 
-    it("writes to the admins when the last good backup is older than two days, and the check fails", async () => {
+    it("writes to the admins when the last good backup is over two days old; the check fails", async () => {
         const anna = await member("anna");
         // Online, as an app is: a message to the bare address reaches it at once.
         await anna.xmpp.send(xml("presence"));
@@ -303,7 +303,7 @@ describe("backups on the local try-out, to a real SFTP server", { skip: skipReas
         }
     });
 
-    it("restores accounts, contacts, history, the room's history and the shared file onto an empty data folder", async () => {
+    it("restores accounts, contacts, history, a room's history and a shared file to an empty folder", async () => {
         const shared = join(
             server!.paths.dataPath,
             `upload%2e${DOMAIN.replace(/\./g, "%2e")}`,
