@@ -303,7 +303,7 @@ describe("backups on the local try-out, to a real SFTP server", { skip: skipReas
         }
     });
 
-    it("restores accounts, contacts, history, a room's history and a shared file to an empty folder", async () => {
+    it("restores accounts, contacts, history, room history and a shared file onto empty data", async () => {
         const shared = join(
             server!.paths.dataPath,
             `upload%2e${DOMAIN.replace(/\./g, "%2e")}`,
