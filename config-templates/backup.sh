@@ -90,5 +90,7 @@ tail -n 6 "$backup_output"
 rm -f "$backup_output"
 restic_or_fail "forgetting old backups" forget --prune --host {{ HOSTNAME }} --tag family-xmpp \
     {{ KEEP }} >/dev/null
+# The repository's structure read back, so that a damaged one is noticed the night it happens.
+restic_or_fail "checking the repository" check >/dev/null
 record_status ok
 echo "family-xmpp: backup $snapshot in $RESTIC_REPOSITORY"

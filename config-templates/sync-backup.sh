@@ -37,6 +37,9 @@ if [ ! -s {{ STATUS_FILE }} ]; then
     echo "configured=$(date +%s)" | write_if_changed {{ STATUS_FILE }} "$secrets_owner" 0644 || true
 fi
 
+if ! command -v restic >/dev/null; then
+    {{ INSTALL_RESTIC }}
+fi
 {{ START_TIMERS }}
 
 {{ RESTIC }}

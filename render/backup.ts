@@ -170,6 +170,7 @@ export function renderSyncBackup(model: BackedUpFamily, host: ServerHost = PRODU
             STORE_CREDENTIALS: storeCredentials.trimEnd(),
             WRITE_FILES: writes.join("\n"),
             STATUS_FILE: shellWord(host.paths.backupStatusFile),
+            INSTALL_RESTIC: host.commands.installRestic,
             START_TIMERS: host.commands.startBackupTimers,
             RESTIC: renderResticSetup(model, host),
             REPOSITORY_SHOWN: shellWord(model.backup.repository),

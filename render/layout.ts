@@ -104,6 +104,8 @@ export interface ServerCommands {
     /** Stops Prosody and returns once it has written everything (the backup copies its data then). */
     readonly stopProsody: string;
     readonly startProsody: string;
+    /** Brings restic to a server that started without it (backups turned on after its first boot). */
+    readonly installRestic: string;
     /** Makes the backup's and the alert's timers run (and, with the units gone, stop). */
     readonly startBackupTimers: string;
     readonly stopBackupTimers: string;
@@ -187,6 +189,8 @@ export const PRODUCTION_HOST: ServerHost = {
         reloadTurnCertificate:
             "if systemctl is-active --quiet coturn; " +
             "then systemctl kill --kill-whom=main --signal=USR2 coturn; fi",
+        installRestic:
+            "apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q restic",
         stopProsody: "systemctl stop prosody",
         startProsody: "systemctl start prosody",
         startBackupTimers:

@@ -154,6 +154,8 @@ export function localHost(stateDir: string, portOffset: number, turnAddress = "1
             // restore and starts it after; its backups copy the data while it runs.
             stopProsody: "true",
             startProsody: "true",
+            // The try-out installs nothing: restic comes with `npm start` as root, or by hand.
+            installRestic: "true",
             // No systemd here: the try-out runs its backup and its alert by hand.
             startBackupTimers: "true",
             stopBackupTimers: "true",

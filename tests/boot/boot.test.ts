@@ -29,7 +29,9 @@ import { certificateNames, IMPORT_HOOK } from "../../render/certificates";
 import { hetznerVolumeDevice } from "../../render/cloud-init";
 import { DATA_MOUNT, PRODUCTION_HOST } from "../../render/layout";
 import { ensureCertificates } from "../../scripts/local-server";
-import { runCheck } from "../../check/run-check";
+import { checkBackup } from "../../check/backup";
+import { CheckResult } from "../../check/report";
+import { PRODUCTION_PORTS, runCheck } from "../../check/run-check";
 import { startAuthoritativeDns } from "../support/authoritative-dns";
 import { familyModel } from "../support/families";
 import { missingTools } from "../support/tools";
@@ -42,6 +44,7 @@ import { loginAt, Session } from "../support/xmpp";
 import { BootedContainer } from "./container";
 import { ensureImage, LAST_RUN_DIR } from "./debian-image";
 import { NetworkLab } from "./network-lab";
+import { SftpServer } from "./sftp-server";
 import { cachedPackages, packagesInstalled, preparePackageCache, prunePackageCache } from "./package-cache";
 import { connectionOf, plannedRuns, ProvisioningStep, provisioningSteps, SshTarget } from "./replay";
 import { run, runQuietly } from "./shell";
@@ -84,6 +87,7 @@ function missingPrerequisite(): string | undefined {
         ["losetup", "mount"],
         ["mkfs.ext4", "e2fsprogs"],
         ["turnutils_uclient", "coturn"],
+        ["sshd", "openssh-server"],
     ]) {
         if (spawnSync("sh", ["-c", `command -v ${command}`], { stdio: "ignore" }).status !== 0)
             return `${command} is missing (apt-get install ${pkg})`;
@@ -127,6 +131,11 @@ let installedAtFirstBoot: string[] = [];
 const sessions: Session[] = [];
 /** The far end of relayed calls (coturn's turnutils_peer, echoing what reaches it). */
 let callPeer: ChildProcess | undefined;
+/** The file shared over HTTPS, as its link and bytes: it must come back with a restore. */
+let sharedFile: { url: string; content: Buffer } | undefined;
+/** The family's backup storage (a Storage Box's stand-in) and the stack that backs up to it. */
+let sftpServer: SftpServer | undefined;
+let backedUpRun: StackRun;
 
 function passwordsOf(stack: StackRun): Record<string, string> {
     return stack.outputs.passwords.value as Record<string, string>;
@@ -265,6 +274,7 @@ describe("the rendered user data on a booted Debian 13", { skip: skipReason }, (
         await Promise.allSettled(sessions.map((session) => session.stop()));
         await server?.stop();
         callPeer?.kill();
+        sftpServer?.down();
         lab?.down();
         if (loopDevice) runQuietly("losetup", ["-d", loopDevice]);
         // The consoles of the last run stay for a look after a failure; the rest goes.
@@ -584,6 +594,7 @@ describe("the rendered user data on a booted Debian 13", { skip: skipReason }, (
             );
             const back = await httpsAt(XMPP.host, slot?.getChild("get")?.attrs.url ?? "", "GET");
             assert.ok(back.body.equals(file), "the file came back different");
+            sharedFile = { url: slot?.getChild("get")?.attrs.url ?? "", content: file };
             await anna.stop();
         }));
 
@@ -795,7 +806,197 @@ describe("the rendered user data on a booted Debian 13", { skip: skipReason }, (
             await anna.stop();
         },
     );
+
+    it(
+        "backs up every night to an SFTP server off the server (its own network namespace), " +
+            "through the backup step the program adds",
+        async () => {
+            const clientKey = join(workDir, "storage-box-key");
+            run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "family-backup", "-f", clientKey]);
+            sftpServer = new SftpServer(workDir);
+            sftpServer.up(readFileSync(`${clientKey}.pub`, "utf8"));
+            backedUpRun = runStack(
+                {
+                    ...CHANGED_FAMILY,
+                    backup: { repository: `sftp:root@${SftpServer.ADDRESS}:${sftpServer.storageDir}/family` },
+                    backupSshKey: readFileSync(clientKey, "utf8"),
+                },
+                { ...stackEnvironment, FAMILY_XMPP_TEST_SERVER_GENERATION: "rebuilt" },
+            );
+            const planned = plannedRuns(changedRun, backedUpRun);
+            assert.deepEqual(planned.map((p) => `${p.why} ${p.step.name}`).sort(), [
+                "create family-backup",
+                "update family-files",
+            ]);
+            await withDiagnostics(async () => {
+                for (const { step, script } of planned) {
+                    const output = ssh.runStep(step, script);
+                    if (step.name === "family-backup") assert.match(output, /made the repository/);
+                }
+            });
+            for (const timer of ["family-xmpp-backup.timer", "family-xmpp-backup-alert.timer"])
+                assert.equal(server!.exec("systemctl", "is-enabled", timer).trim(), "enabled", timer);
+            assert.equal(
+                server!.exec("stat", "-c", "%a %U", "/etc/family-xmpp/backup/password").trim(),
+                "600 root",
+            );
+            const backup = await timed("backup: first run", () =>
+                ssh.run("systemctl start family-xmpp-backup && journalctl -u family-xmpp-backup -o cat"),
+            );
+            assert.equal(backup.status, 0, backup.stderr);
+            const pause = /Prosody paused for (\d+) ms/.exec(backup.stdout);
+            assert.ok(pause, backup.stdout);
+            timings["backup: Prosody's pause (s)"] = Number(pause[1]) / 1000;
+            assert.match(server!.exec("cat", "/var/lib/family-xmpp/backup-status"), /^result=ok$/m);
+            assert.equal(server!.exec("systemctl", "is-active", "prosody").trim(), "active");
+            assert.equal(resticOnHost("check").status, 0, "restic check of the SFTP repository");
+            const age = await backupAge();
+            assert.equal(age.status, "ok", age.detail);
+        },
+    );
+
+    it("fails loudly with a wrong repository password, and the check sees it", async () => {
+        const password = "/etc/family-xmpp/backup/password";
+        const right = server!.exec("cat", password);
+        server!.exec("sh", "-c", `echo wrongpassword >${password}`);
+        try {
+            const backup = ssh.run("family-xmpp-backup");
+            assert.notEqual(backup.status, 0);
+            assert.match(backup.stderr, /the backup FAILED: .*wrong password/);
+            const age = await backupAge();
+            assert.equal(age.status, "warn", age.detail);
+            assert.match(age.detail, /the last attempt failed: .*wrong password/);
+        } finally {
+            server!.exec("sh", "-c", `printf '%s' '${right}' >${password}`);
+        }
+    });
+
+    it("keeps the repository usable when a backup is killed during its upload", async () => {
+        const shared = `${PRODUCTION_HOST.paths.dataPath}/upload%2efamily%2etest/http_file_share`;
+        server!.exec("sh", "-c", `head -c 150000000 /dev/urandom >${shared}/interrupted.bin`);
+        const started = server!.start("family-xmpp-backup");
+        let killed = false;
+        for (let i = 0; i < 300 && !killed; i++) {
+            await new Promise((done) => setTimeout(done, 100));
+            const uploading = server!.tryExec("pgrep", "-f", "restic .* backup --host").stdout.trim();
+            if (uploading) {
+                await new Promise((done) => setTimeout(done, 500));
+                server!.tryExec("kill", "-KILL", ...uploading.split("\n"));
+                killed = true;
+            }
+        }
+        await new Promise((done) => started.once("exit", done));
+        assert.ok(killed, "restic's upload was never seen");
+        assert.match(server!.exec("cat", "/var/lib/family-xmpp/backup-status"), /^result=failed$/m);
+        assert.equal(server!.exec("systemctl", "is-active", "prosody").trim(), "active");
+        assert.equal(resticOnHost("check").status, 0, "restic check after the kill");
+        server!.exec("rm", `${shared}/interrupted.bin`);
+        const again = ssh.run("family-xmpp-backup");
+        assert.equal(again.status, 0, again.stderr);
+        assert.equal(resticOnHost("check").status, 0, "restic check after the next backup");
+    });
+
+    it(
+        "restores the family onto a new server with an empty volume: logins, contacts, history, " +
+            "a room's history, a shared file and the certificate",
+        async () => {
+            const certificateBefore = server!.exec("cat", `/etc/letsencrypt/live/${DOMAIN}/fullchain.pem`);
+            await server!.stop();
+            server!.removeRoot();
+            replaceVolumeWithAnEmptyOne();
+            const restoredRun = runStack(backedUpConfig(), {
+                ...stackEnvironment,
+                FAMILY_XMPP_TEST_SERVER_GENERATION: "restored",
+            });
+            const planned = plannedRuns(backedUpRun, restoredRun);
+            await timed("restore: boot to cloud-init done", async () => {
+                server = await bootServer("fxboot3", "family-xmpp-boot-3");
+                await withDiagnostics(() => waitForFirstBoot(server!));
+            });
+            // pulumi up on the new server, then the restore (README: "Restoring"); the certificate
+            // step last, so that the test's stand-in for Let's Encrypt finds the restored one.
+            await withDiagnostics(async () => {
+                for (const { step, script } of planned.filter((p) => p.step.name !== "family-certificate"))
+                    ssh.runStep(step, script);
+            });
+            const restore = await timed("restore: family-xmpp-restore", () => ssh.run("family-xmpp-restore"));
+            assert.equal(restore.status, 0, restore.stderr);
+            assert.match(restore.stdout, /restored latest/);
+            assert.equal(
+                server!.exec("cat", `/etc/letsencrypt/live/${DOMAIN}/fullchain.pem`),
+                certificateBefore,
+                "the certificate did not come back",
+            );
+            await withDiagnostics(async () => {
+                for (const { step, script } of planned.filter((p) => p.step.name === "family-certificate"))
+                    runOrStandIn(step, script);
+            });
+
+            assert.deepEqual(await rosterOf("anna", changedRun, "after-restore"), [
+                `${jid("erik")} (Family)`,
+                `${jid("åsa")} (Family)`,
+            ]);
+            const anna = await member("anna", changedRun, "after-restore-archive");
+            assert.ok((await anna.archivedBodies()).includes("Middag på söndag?"), "anna's history");
+            assert.ok(
+                (await anna.archivedBodies("family@conference.family.test")).includes("Hej allihop!"),
+                "the family room's history",
+            );
+            await anna.stop();
+            assert.ok(sharedFile, "no file was shared earlier");
+            const back = await httpsAt(XMPP.host, sharedFile.url, "GET");
+            assert.ok(back.body.equals(sharedFile.content), "the shared file came back different");
+        },
+    );
 });
+
+/** The program's config for the family once it backs up to the test's SFTP server. */
+function backedUpConfig(): Record<string, unknown> {
+    return {
+        ...CHANGED_FAMILY,
+        backup: { repository: `sftp:root@${SftpServer.ADDRESS}:${sftpServer!.storageDir}/family` },
+        backupSshKey: readFileSync(join(workDir, "storage-box-key"), "utf8"),
+    };
+}
+
+/** What `npm run check` says of the backup's age, asking the booted server as anna. */
+function backupAge(): Promise<CheckResult> {
+    return checkBackup(
+        {
+            model: familyModel(backedUpConfig()),
+            addresses: { ipv4: NetworkLab.SERVER_ADDRESS, ipv6: "::1" },
+            credentials: passwordsOf(changedRun),
+            extraCaCertificates: [caCertificate],
+        },
+        NetworkLab.SERVER_ADDRESS,
+        PRODUCTION_PORTS,
+    );
+}
+
+/**
+ * restic straight on the SFTP server's folder, with the stack's password: the server's own restic
+ * (Debian 13's, whose repository format Debian 12's cannot read), run from the host.
+ */
+function resticOnHost(...args: string[]) {
+    const step = provisioningSteps(backedUpRun).find((s) => s.name === "family-backup");
+    const passwordFile = join(workDir, "repository-password");
+    writeFileSync(passwordFile, `${(step?.stdin ?? "").split("\n")[0]}\n`, { mode: 0o600 });
+    const restic = join(server!.root, "usr", "bin", "restic");
+    return spawnSync(restic, ["-r", join(sftpServer!.storageDir, "family"), "-p", passwordFile, ...args], {
+        encoding: "utf8",
+        env: { ...process.env, RESTIC_CACHE_DIR: join(workDir, "restic-cache") },
+    });
+}
+
+/** A new, empty Hetzner volume in place of the old one (which is lost), at the same device. */
+function replaceVolumeWithAnEmptyOne(): void {
+    const volumeImage = join(workDir, "volume.img");
+    run("losetup", ["-d", loopDevice ?? ""]);
+    rmSync(volumeImage);
+    run("truncate", ["-s", "1G", volumeImage]);
+    run("mkfs.ext4", ["-q", "-F", volumeImage]);
+    loopDevice = run("losetup", ["--find", "--show", volumeImage]).trim();
+}
 
 /**
  * Runs a provisioning step as captured, except the certificate step: Let's Encrypt cannot be

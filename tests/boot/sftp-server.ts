@@ -1,0 +1,76 @@
+import { ChildProcess, spawn } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { run, runQuietly } from "./shell";
+
+/**
+ * The family's backup storage, as a Hetzner Storage Box is to the server: OpenSSH's sshd in a
+ * network namespace of its own, serving SFTP only to one key, into a folder of the host (so that
+ * the test can look into the repository with restic directly). The container reaches it through
+ * the host, as it reaches Debian's mirror.
+ */
+export class SftpServer {
+    static readonly NAMESPACE = "fxbootsftp";
+    static readonly HOST_ADDRESS = "10.199.1.1";
+    static readonly ADDRESS = "10.199.1.2";
+    private static readonly HOST_LINK = "fxbootsftp-h";
+    private static readonly SERVER_LINK = "fxbootsftp-s";
+    private sshd?: ChildProcess;
+
+    constructor(private readonly workDir: string) {}
+
+    /** Where the repository lands on the host. */
+    get storageDir(): string {
+        return join(this.workDir, "storage-box");
+    }
+
+    /** Starts it; the client key is the one the family would put on its Storage Box. */
+    up(clientPublicKey: string): void {
+        this.down();
+        const { NAMESPACE, HOST_LINK, SERVER_LINK, HOST_ADDRESS, ADDRESS } = SftpServer;
+        run("ip", ["netns", "add", NAMESPACE]);
+        run("ip", ["link", "add", HOST_LINK, "type", "veth", "peer", "name", SERVER_LINK]);
+        run("ip", ["link", "set", SERVER_LINK, "netns", NAMESPACE]);
+        run("ip", ["addr", "add", `${HOST_ADDRESS}/24`, "dev", HOST_LINK]);
+        run("ip", ["link", "set", HOST_LINK, "up"]);
+        run("ip", ["-n", NAMESPACE, "addr", "add", `${ADDRESS}/24`, "dev", SERVER_LINK]);
+        run("ip", ["-n", NAMESPACE, "link", "set", SERVER_LINK, "up"]);
+        run("ip", ["-n", NAMESPACE, "link", "set", "lo", "up"]);
+        run("ip", ["-n", NAMESPACE, "route", "add", "default", "via", HOST_ADDRESS]);
+
+        const dir = join(this.workDir, "sftp-server");
+        mkdirSync(dir, { recursive: true });
+        mkdirSync(this.storageDir, { recursive: true });
+        const hostKey = join(dir, "ssh_host_ed25519_key");
+        run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", hostKey]);
+        writeFileSync(join(dir, "authorized_keys"), clientPublicKey);
+        const config = join(dir, "sshd_config");
+        writeFileSync(
+            config,
+            [
+                `ListenAddress ${ADDRESS}`,
+                `HostKey ${hostKey}`,
+                `AuthorizedKeysFile ${join(dir, "authorized_keys")}`,
+                "PasswordAuthentication no",
+                "KbdInteractiveAuthentication no",
+                "PermitRootLogin prohibit-password",
+                "StrictModes no",
+                "Subsystem sftp internal-sftp",
+                "ForceCommand internal-sftp",
+                `PidFile ${join(dir, "sshd.pid")}`,
+                "",
+            ].join("\n"),
+        );
+        mkdirSync("/run/sshd", { recursive: true });
+        this.sshd = spawn("ip", ["netns", "exec", NAMESPACE, "/usr/sbin/sshd", "-D", "-e", "-f", config], {
+            stdio: "ignore",
+        });
+    }
+
+    down(): void {
+        this.sshd?.kill();
+        this.sshd = undefined;
+        runQuietly("ip", ["link", "delete", SftpServer.HOST_LINK]);
+        runQuietly("ip", ["netns", "delete", SftpServer.NAMESPACE]);
+    }
+}
