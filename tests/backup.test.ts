@@ -4,7 +4,7 @@
  * restic from Debian; members, a room and a shared file come back on an emptied data directory.
  */
 import assert from "node:assert/strict";
-import { ChildProcess, spawn, spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -19,6 +19,7 @@ import { backupSecretsOnStdin, BACKUP_COMMANDS, renderSyncBackup } from "../rend
 import { LocalServer, startLocalServer } from "../scripts/local-server";
 import { familyModel } from "./support/families";
 import { login, Session } from "./support/xmpp";
+import { SftpServer, startSftpServer } from "./support/sftp";
 import { missingTools, PROSODY } from "./support/tools";
 
 const skipReason = missingTools([PROSODY, ["restic", "restic"], ["sshd", "openssh-server"]]);
@@ -31,37 +32,10 @@ const jid = (username: string) => `${username}@${DOMAIN}`;
 let workDir: string;
 let stateDir: string;
 let repositoryDir: string;
-let sshd: ChildProcess | undefined;
+let sftp: SftpServer | undefined;
 let server: LocalServer | undefined;
 let model: FamilyModel & { backup: NonNullable<FamilyModel["backup"]> };
 const sessions: Session[] = [];
-
-/** sshd on loopback that serves SFTP only, to the test's own key, into a folder of the test's. */
-function startSftpServer(clientKey: string): ChildProcess {
-    const hostKey = join(workDir, "ssh_host_ed25519_key");
-    spawnSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", hostKey]);
-    writeFileSync(join(workDir, "authorized_keys"), readFileSync(`${clientKey}.pub`));
-    const config = join(workDir, "sshd_config");
-    writeFileSync(
-        config,
-        [
-            `Port ${SSH_PORT}`,
-            "ListenAddress 127.0.0.1",
-            `HostKey ${hostKey}`,
-            `AuthorizedKeysFile ${join(workDir, "authorized_keys")}`,
-            "PasswordAuthentication no",
-            "KbdInteractiveAuthentication no",
-            "PermitRootLogin prohibit-password",
-            "StrictModes no",
-            "Subsystem sftp internal-sftp",
-            "ForceCommand internal-sftp",
-            `PidFile ${join(workDir, "sshd.pid")}`,
-            "",
-        ].join("\n"),
-    );
-    mkdirSync("/run/sshd", { recursive: true });
-    return spawn("/usr/sbin/sshd", ["-D", "-e", "-f", config], { stdio: "ignore" });
-}
 
 function runOnServer(script: string, stdin = "", env: Record<string, string> = {}) {
     return spawnSync("sh", ["-c", script], {
@@ -106,9 +80,7 @@ describe("backups on the local try-out, to a real SFTP server", { skip: skipReas
         chmodSync(workDir, 0o755);
         stateDir = join(workDir, "state");
         repositoryDir = join(workDir, "repository");
-        const clientKey = join(workDir, "backup-key");
-        spawnSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", clientKey]);
-        sshd = startSftpServer(clientKey);
+        sftp = startSftpServer(join(workDir, "sftp"), SSH_PORT);
         model = familyModel({
             domain: DOMAIN,
             members: [
@@ -119,13 +91,13 @@ describe("backups on the local try-out, to a real SFTP server", { skip: skipReas
             backup: {
                 repository: `sftp://${process.env.USER ?? "root"}@127.0.0.1:${SSH_PORT}/${repositoryDir}`,
             },
-            backupSshKey: readFileSync(clientKey, "utf8"),
+            backupSshKey: sftp.clientKey,
         }) as typeof model;
         server = await startLocalServer({ model, stateDir, portOffset: PORT_OFFSET });
         setDefaultCACertificates([...getCACertificates("default"), server.caCertificate]);
         const step = runOnServer(
             renderSyncBackup(model, server.host),
-            backupSecretsOnStdin(PASSWORD, { sshKey: readFileSync(clientKey, "utf8") }),
+            backupSecretsOnStdin(PASSWORD, { sshKey: sftp.clientKey }),
         );
         assert.equal(step.status, 0, step.stderr);
         assert.match(step.stdout, /made the repository/);
@@ -134,7 +106,7 @@ describe("backups on the local try-out, to a real SFTP server", { skip: skipReas
     after(async () => {
         await Promise.allSettled(sessions.map((session) => session.stop()));
         await server?.stop();
-        sshd?.kill();
+        sftp?.stop();
         if (workDir) rmSync(workDir, { recursive: true, force: true });
     });
 

@@ -135,6 +135,7 @@ let callPeer: ChildProcess | undefined;
 let sharedFile: { url: string; content: Buffer } | undefined;
 /** The family's backup storage (a Storage Box's stand-in) and the stack that backs up to it. */
 let sftpServer: SftpServer | undefined;
+let storageBoxKey: string;
 let backedUpRun: StackRun;
 
 function passwordsOf(stack: StackRun): Record<string, string> {
@@ -811,18 +812,12 @@ describe("the rendered user data on a booted Debian 13", { skip: skipReason }, (
         "backs up every night to an SFTP server off the server (its own network namespace), " +
             "through the backup step the program adds",
         async () => {
-            const clientKey = join(workDir, "storage-box-key");
-            run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "family-backup", "-f", clientKey]);
             sftpServer = new SftpServer(workDir);
-            sftpServer.up(readFileSync(`${clientKey}.pub`, "utf8"));
-            backedUpRun = runStack(
-                {
-                    ...CHANGED_FAMILY,
-                    backup: { repository: `sftp:root@${SftpServer.ADDRESS}:${sftpServer.storageDir}/family` },
-                    backupSshKey: readFileSync(clientKey, "utf8"),
-                },
-                { ...stackEnvironment, FAMILY_XMPP_TEST_SERVER_GENERATION: "rebuilt" },
-            );
+            storageBoxKey = sftpServer.up();
+            backedUpRun = runStack(backedUpConfig(), {
+                ...stackEnvironment,
+                FAMILY_XMPP_TEST_SERVER_GENERATION: "rebuilt",
+            });
             const planned = plannedRuns(changedRun, backedUpRun);
             assert.deepEqual(planned.map((p) => `${p.why} ${p.step.name}`).sort(), [
                 "create family-backup",
@@ -955,7 +950,7 @@ function backedUpConfig(): Record<string, unknown> {
     return {
         ...CHANGED_FAMILY,
         backup: { repository: `sftp:root@${SftpServer.ADDRESS}:${sftpServer!.storageDir}/family` },
-        backupSshKey: readFileSync(join(workDir, "storage-box-key"), "utf8"),
+        backupSshKey: storageBoxKey,
     };
 }
 

@@ -1,6 +1,6 @@
-import { ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { SftpServer as LoopbackSftp, startSftpServer } from "../support/sftp";
 import { run, runQuietly } from "./shell";
 
 /**
@@ -15,7 +15,7 @@ export class SftpServer {
     static readonly ADDRESS = "10.199.1.2";
     private static readonly HOST_LINK = "fxbootsftp-h";
     private static readonly SERVER_LINK = "fxbootsftp-s";
-    private sshd?: ChildProcess;
+    private sftp?: LoopbackSftp;
 
     constructor(private readonly workDir: string) {}
 
@@ -24,8 +24,8 @@ export class SftpServer {
         return join(this.workDir, "storage-box");
     }
 
-    /** Starts it; the client key is the one the family would put on its Storage Box. */
-    up(clientPublicKey: string): void {
+    /** Starts it; returns the private key the family's server logs in with (the Storage Box's key). */
+    up(): string {
         this.down();
         const { NAMESPACE, HOST_LINK, SERVER_LINK, HOST_ADDRESS, ADDRESS } = SftpServer;
         run("ip", ["netns", "add", NAMESPACE]);
@@ -38,38 +38,14 @@ export class SftpServer {
         run("ip", ["-n", NAMESPACE, "link", "set", "lo", "up"]);
         run("ip", ["-n", NAMESPACE, "route", "add", "default", "via", HOST_ADDRESS]);
 
-        const dir = join(this.workDir, "sftp-server");
-        mkdirSync(dir, { recursive: true });
         mkdirSync(this.storageDir, { recursive: true });
-        const hostKey = join(dir, "ssh_host_ed25519_key");
-        run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", hostKey]);
-        writeFileSync(join(dir, "authorized_keys"), clientPublicKey);
-        const config = join(dir, "sshd_config");
-        writeFileSync(
-            config,
-            [
-                `ListenAddress ${ADDRESS}`,
-                `HostKey ${hostKey}`,
-                `AuthorizedKeysFile ${join(dir, "authorized_keys")}`,
-                "PasswordAuthentication no",
-                "KbdInteractiveAuthentication no",
-                "PermitRootLogin prohibit-password",
-                "StrictModes no",
-                "Subsystem sftp internal-sftp",
-                "ForceCommand internal-sftp",
-                `PidFile ${join(dir, "sshd.pid")}`,
-                "",
-            ].join("\n"),
-        );
-        mkdirSync("/run/sshd", { recursive: true });
-        this.sshd = spawn("ip", ["netns", "exec", NAMESPACE, "/usr/sbin/sshd", "-D", "-e", "-f", config], {
-            stdio: "ignore",
-        });
+        this.sftp = startSftpServer(join(this.workDir, "sftp-server"), 22, ADDRESS, NAMESPACE);
+        return this.sftp.clientKey;
     }
 
     down(): void {
-        this.sshd?.kill();
-        this.sshd = undefined;
+        this.sftp?.stop();
+        this.sftp = undefined;
         runQuietly("ip", ["link", "delete", SftpServer.HOST_LINK]);
         runQuietly("ip", ["netns", "delete", SftpServer.NAMESPACE]);
     }
