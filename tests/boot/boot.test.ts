@@ -137,6 +137,8 @@ let sharedFile: { url: string; content: Buffer } | undefined;
 let sftpServer: SftpServer | undefined;
 let storageBoxKey: string;
 let backedUpRun: StackRun;
+/** The changed family on the rebuilt server: what the backup is added to. */
+let rebuiltRun: StackRun;
 
 function passwordsOf(stack: StackRun): Record<string, string> {
     return stack.outputs.passwords.value as Record<string, string>;
@@ -734,7 +736,7 @@ describe("the rendered user data on a booted Debian 13", { skip: skipReason }, (
             await server!.stop();
             server!.removeRoot();
             giveProsodyDataToAnotherUserNumber();
-            const rebuiltRun = runStack(CHANGED_FAMILY, {
+            rebuiltRun = runStack(CHANGED_FAMILY, {
                 ...stackEnvironment,
                 FAMILY_XMPP_TEST_SERVER_GENERATION: "rebuilt",
             });
@@ -818,7 +820,7 @@ describe("the rendered user data on a booted Debian 13", { skip: skipReason }, (
                 ...stackEnvironment,
                 FAMILY_XMPP_TEST_SERVER_GENERATION: "rebuilt",
             });
-            const planned = plannedRuns(changedRun, backedUpRun);
+            const planned = plannedRuns(rebuiltRun, backedUpRun);
             assert.deepEqual(planned.map((p) => `${p.why} ${p.step.name}`).sort(), [
                 "create family-backup",
                 "update family-files",
@@ -871,7 +873,7 @@ describe("the rendered user data on a booted Debian 13", { skip: skipReason }, (
         server!.exec("sh", "-c", `head -c 150000000 /dev/urandom >${shared}/interrupted.bin`);
         const started = server!.start("family-xmpp-backup");
         let killed = false;
-        for (let i = 0; i < 300 && !killed; i++) {
+        for (let i = 0; i < 300 && !killed && started.exitCode === null; i++) {
             await new Promise((done) => setTimeout(done, 100));
             const uploading = server!.tryExec("pgrep", "-f", "restic .* backup --host").stdout.trim();
             if (uploading) {
@@ -880,7 +882,7 @@ describe("the rendered user data on a booted Debian 13", { skip: skipReason }, (
                 killed = true;
             }
         }
-        await new Promise((done) => started.once("exit", done));
+        if (started.exitCode === null) await new Promise((done) => started.once("exit", done));
         assert.ok(killed, "restic's upload was never seen");
         assert.match(server!.exec("cat", "/var/lib/family-xmpp/backup-status"), /^result=failed$/m);
         assert.equal(server!.exec("systemctl", "is-active", "prosody").trim(), "active");
