@@ -193,6 +193,7 @@ export function renderRemoveBackup(host: ServerHost = PRODUCTION_HOST): string {
     return renderScript(
         "remove-backup.sh",
         {
+            PROSODY_CONFIG: shellWord(paths.prosodyConfig),
             STOP_TIMERS: host.commands.stopBackupTimers,
             FILES: files.map(shellWord).join(" "),
             BACKUP_DIR: shellWord(paths.backupDir),

@@ -15,7 +15,12 @@ import { xml } from "@xmpp/client";
 import { backupResult, checkBackup } from "../check/backup";
 import { checkPortsOf } from "../check/run-check";
 import { FamilyModel } from "../model/family";
-import { backupSecretsOnStdin, BACKUP_COMMANDS, renderSyncBackup } from "../render/backup";
+import {
+    backupSecretsOnStdin,
+    BACKUP_COMMANDS,
+    renderRemoveBackup,
+    renderSyncBackup,
+} from "../render/backup";
 import { LocalServer, startLocalServer } from "../scripts/local-server";
 import { familyModel } from "./support/families";
 import { login, Session } from "./support/xmpp";
@@ -314,6 +319,24 @@ describe("backups on the local try-out, to a real SFTP server", { skip: skipReas
         assert.notEqual(restore.status, 0);
         assert.match(restore.stderr, /wrong password[\s\S]*nothing was changed/);
         assert.equal(readFileSync(server!.host.paths.familyFile, "utf8"), before);
+    });
+
+    it("takes the commands, the status and the secrets off the server, but not while backups are on", async () => {
+        const removeBackup = renderRemoveBackup(server!.host);
+        const kept = runOnServer(removeBackup);
+        assert.equal(kept.status, 0, kept.stderr);
+        assert.match(kept.stdout, /backups are still on; nothing removed/);
+        assert.ok(existsSync(command(BACKUP_COMMANDS.backup)));
+
+        server!.applyFamilyChange({ ...model, backup: undefined });
+        const removed = runOnServer(removeBackup);
+        assert.equal(removed.status, 0, removed.stderr);
+        for (const gone of [
+            command(BACKUP_COMMANDS.backup),
+            server!.host.paths.backupDir,
+            server!.host.paths.backupStatusFile,
+        ])
+            assert.ok(!existsSync(gone), `${gone} is still there`);
     });
 });
 
