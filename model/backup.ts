@@ -277,7 +277,10 @@ function readCredentials(kind: "sftp" | "s3", raw: Readonly<Record<string, unkno
                     '("-----BEGIN OPENSSH PRIVATE KEY-----" …), as `ssh-keygen -t ed25519 -N ""` writes it',
             );
         } else if (key !== "backupSshKey" && !/^[A-Za-z0-9+/=_-]{1,128}$/.test(value)) {
-            report(key, "must be the key as the provider shows it: at most 128 letters, digits and + / = _ -");
+            report(
+                key,
+                "must be the key as the provider shows it: at most 128 letters, digits and + / = _ -",
+            );
         }
     }
 }

@@ -189,8 +189,7 @@ export const PRODUCTION_HOST: ServerHost = {
         reloadTurnCertificate:
             "if systemctl is-active --quiet coturn; " +
             "then systemctl kill --kill-whom=main --signal=USR2 coturn; fi",
-        installRestic:
-            "apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q restic",
+        installRestic: "apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q restic",
         stopProsody: "systemctl stop prosody",
         startProsody: "systemctl start prosody",
         startBackupTimers:
