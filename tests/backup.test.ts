@@ -25,6 +25,7 @@ import { LocalServer, startLocalServer } from "../scripts/local-server";
 import { familyModel } from "./support/families";
 import { login, Session } from "./support/xmpp";
 import { SftpServer, startSftpServer } from "./support/sftp";
+import { S3Server, startS3Server } from "./support/s3";
 import { missingTools, PROSODY } from "./support/tools";
 
 const skipReason = missingTools([PROSODY, ["restic", "restic"], ["sshd", "openssh-server"]]);
@@ -354,5 +355,89 @@ describe("the check's verdict on the backup's age", () => {
         assert.equal(backupResult({ state: "overdue", error: "no route" }, now).status, "fail");
         assert.equal(backupResult({ state: "pending" }, now).status, "ok");
         assert.equal(backupResult({ state: "off" }, now).status, "fail");
+    });
+});
+
+describe("backups to an S3-compatible server (s3rver over HTTPS)", { skip: skipReason }, () => {
+    let dir: string;
+    let s3: S3Server | undefined;
+    let s3Server: LocalServer | undefined;
+    let s3Model: typeof model;
+    /** restic trusts s3rver's own certificate, as it trusts a provider's from the system's CAs. */
+    const trust = () => ({ SSL_CERT_FILE: s3!.certificateFile });
+
+    before(async () => {
+        dir = mkdtempSync(join(tmpdir(), "family-xmpp-backup-s3-"));
+        chmodSync(dir, 0o755);
+        const port = 15000 + (process.pid % 1000);
+        s3 = await startS3Server(join(dir, "s3"), port, "family");
+        s3Model = familyModel({
+            domain: DOMAIN,
+            members: [
+                { username: "anna", name: "Anna", admin: true },
+                { username: "bo", name: "Bo" },
+            ],
+            calls: false,
+            backup: { repository: `s3:https://127.0.0.1:${port}/family/family-xmpp` },
+            backupS3AccessKeyId: s3.accessKeyId,
+            backupS3SecretAccessKey: s3.secretAccessKey,
+        }) as typeof model;
+        s3Server = await startLocalServer({
+            model: s3Model,
+            stateDir: join(dir, "state"),
+            portOffset: PORT_OFFSET + 2000,
+        });
+        setDefaultCACertificates([...getCACertificates("default"), s3Server.caCertificate]);
+        const step = runOnServer(
+            renderSyncBackup(s3Model, s3Server.host),
+            backupSecretsOnStdin(PASSWORD, {
+                s3AccessKeyId: s3.accessKeyId,
+                s3SecretAccessKey: s3.secretAccessKey,
+            }),
+            trust(),
+        );
+        assert.equal(step.status, 0, step.stderr);
+        assert.match(step.stdout, /made the repository/);
+    });
+
+    after(async () => {
+        await s3Server?.stop();
+        s3?.stop();
+        if (dir) rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("keeps the access key in owner-only files and backs up; a restore brings the history back", async () => {
+        const keys = join(s3Server!.host.paths.backupDir, "s3-secret-access-key");
+        assert.equal(spawnSync("stat", ["-c", "%a", keys], { encoding: "utf8" }).stdout.trim(), "600");
+        const anna = await login(s3Server!, jid("anna"), undefined, "s3");
+        await anna.xmpp.send(
+            xml("message", { to: jid("bo"), type: "chat" }, xml("body", {}, "Till S3 och tillbaka")),
+        );
+        await anna.stop();
+        const backup = runOnServer(
+            join(s3Server!.host.paths.commandsDir, BACKUP_COMMANDS.backup),
+            "",
+            trust(),
+        );
+        assert.equal(backup.status, 0, backup.stderr);
+        assert.match(readFileSync(s3Server!.host.paths.backupStatusFile, "utf8"), /^result=ok$/m);
+
+        await s3Server!.stop();
+        rmSync(s3Server!.paths.dataPath, { recursive: true });
+        mkdirSync(s3Server!.paths.dataPath);
+        const restore = runOnServer(
+            join(s3Server!.host.paths.commandsDir, BACKUP_COMMANDS.restore),
+            "",
+            trust(),
+        );
+        assert.equal(restore.status, 0, restore.stderr);
+        s3Server = await startLocalServer({
+            model: s3Model,
+            stateDir: join(dir, "state"),
+            portOffset: PORT_OFFSET + 2000,
+        });
+        const back = await login(s3Server, jid("anna"), undefined, "s3-after");
+        assert.ok((await back.archivedBodies()).includes("Till S3 och tillbaka"), "anna's history");
+        await back.stop();
     });
 });
