@@ -14,3 +14,5 @@ printf '%s\n' "$access_key_id" |
     write_if_changed "$backup_dir/s3-access-key-id" "$secrets_owner" 0600 || true
 printf '%s\n' "$secret_access_key" |
     write_if_changed "$backup_dir/s3-secret-access-key" "$secrets_owner" 0600 || true
+# A repository that moved from SFTP leaves no SSH key behind.
+rm -f "$backup_dir/ssh-key" "$backup_dir/ssh_config" "$backup_dir/known_hosts"

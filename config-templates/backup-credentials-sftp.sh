@@ -8,3 +8,5 @@ case "$ssh_key" in
 *) ;;
 esac
 printf '%s\n' "$ssh_key" | base64 -d | write_if_changed "$backup_dir/ssh-key" "$secrets_owner" 0600 || true
+# A repository that moved from S3 leaves no access key behind.
+rm -f "$backup_dir/s3-access-key-id" "$backup_dir/s3-secret-access-key"

@@ -45,6 +45,7 @@ import { BootedContainer } from "./container";
 import { ensureImage, LAST_RUN_DIR } from "./debian-image";
 import { NetworkLab } from "./network-lab";
 import { SftpServer } from "./sftp-server";
+import { startS3Server } from "../support/s3";
 import { cachedPackages, packagesInstalled, preparePackageCache, prunePackageCache } from "./package-cache";
 import { connectionOf, plannedRuns, ProvisioningStep, provisioningSteps, SshTarget } from "./replay";
 import { run, runQuietly } from "./shell";
@@ -139,6 +140,9 @@ let storageBoxKey: string;
 let backedUpRun: StackRun;
 /** The changed family on the rebuilt server: what the backup is added to. */
 let rebuiltRun: StackRun;
+/** The family backed up, on the server that replaced the lost one. */
+let restoredRun: StackRun;
+let s3Stop: (() => void) | undefined;
 
 function passwordsOf(stack: StackRun): Record<string, string> {
     return stack.outputs.passwords.value as Record<string, string>;
@@ -277,6 +281,7 @@ describe("the rendered user data on a booted Debian 13", { skip: skipReason }, (
         await Promise.allSettled(sessions.map((session) => session.stop()));
         await server?.stop();
         callPeer?.kill();
+        s3Stop?.();
         sftpServer?.down();
         lab?.down();
         if (loopDevice) runQuietly("losetup", ["-d", loopDevice]);
@@ -902,7 +907,7 @@ describe("the rendered user data on a booted Debian 13", { skip: skipReason }, (
             await server!.stop();
             server!.removeRoot();
             replaceVolumeWithAnEmptyOne();
-            const restoredRun = runStack(backedUpConfig(), {
+            restoredRun = runStack(backedUpConfig(), {
                 ...stackEnvironment,
                 FAMILY_XMPP_TEST_SERVER_GENERATION: "restored",
             });
@@ -946,6 +951,57 @@ describe("the rendered user data on a booted Debian 13", { skip: skipReason }, (
             assert.ok(back.body.equals(sharedFile.content), "the shared file came back different");
         },
     );
+
+    it("backs up to an S3-compatible server just as well (s3rver over HTTPS, beside the SFTP server)", async () => {
+        const s3 = await startS3Server(
+            join(workDir, "s3"),
+            9000,
+            "family",
+            SftpServer.ADDRESS,
+            SftpServer.NAMESPACE,
+        );
+        s3Stop = s3.stop;
+        // A provider's certificate is one the server's CAs trust; s3rver's own is made so here.
+        copyFileSync(s3.certificateFile, join(server!.root, "usr/local/share/ca-certificates/s3rver.crt"));
+        server!.exec("update-ca-certificates");
+        const repository = `s3:https://${SftpServer.ADDRESS}:9000/family/family-xmpp`;
+        const s3Run = runStack(
+            {
+                ...CHANGED_FAMILY,
+                backup: { repository },
+                backupS3AccessKeyId: s3.accessKeyId,
+                backupS3SecretAccessKey: s3.secretAccessKey,
+            },
+            { ...stackEnvironment, FAMILY_XMPP_TEST_SERVER_GENERATION: "restored" },
+        );
+        const planned = plannedRuns(restoredRun, s3Run);
+        assert.deepEqual(
+            planned.map((p) => `${p.why} ${p.step.name}`),
+            ["update family-backup"],
+        );
+        for (const { step, script } of planned)
+            assert.match(ssh.runStep(step, script), /made the repository/);
+        assert.equal(server!.tryExec("test", "-e", "/etc/family-xmpp/backup/ssh-key").status, 1);
+        const backup = ssh.run("family-xmpp-backup");
+        assert.equal(backup.status, 0, backup.stderr);
+        assert.match(server!.exec("cat", "/var/lib/family-xmpp/backup-status"), /^result=ok$/m);
+        const check = spawnSync(
+            join(server!.root, "usr", "bin", "restic"),
+            ["-r", repository, "check", "--no-lock"],
+            {
+                encoding: "utf8",
+                env: {
+                    ...process.env,
+                    AWS_ACCESS_KEY_ID: s3.accessKeyId,
+                    AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+                    SSL_CERT_FILE: s3.certificateFile,
+                    RESTIC_PASSWORD: resticPassword(),
+                    RESTIC_CACHE_DIR: join(workDir, "restic-cache"),
+                },
+            },
+        );
+        assert.equal(check.status, 0, `${check.stdout}${check.stderr}`);
+    });
 });
 
 /** The program's config for the family once it backs up to the test's SFTP server. */
@@ -976,14 +1032,19 @@ function backupAge(): Promise<CheckResult> {
  * (Debian 13's, whose repository format Debian 12's cannot read), run from the host.
  */
 function resticOnHost(...args: string[]) {
-    const step = provisioningSteps(backedUpRun).find((s) => s.name === "family-backup");
     const passwordFile = join(workDir, "repository-password");
-    writeFileSync(passwordFile, `${(step?.stdin ?? "").split("\n")[0]}\n`, { mode: 0o600 });
+    writeFileSync(passwordFile, `${resticPassword()}\n`, { mode: 0o600 });
     const restic = join(server!.root, "usr", "bin", "restic");
     return spawnSync(restic, ["-r", join(sftpServer!.storageDir, "family"), "-p", passwordFile, ...args], {
         encoding: "utf8",
         env: { ...process.env, RESTIC_CACHE_DIR: join(workDir, "restic-cache") },
     });
+}
+
+/** The repository's password, as the backup step hands it to the server (first line of its stdin). */
+function resticPassword(): string {
+    const step = provisioningSteps(backedUpRun).find((s) => s.name === "family-backup");
+    return (step?.stdin ?? "").split("\n")[0];
 }
 
 /** A new, empty Hetzner volume in place of the old one (which is lost), at the same device. */
