@@ -290,7 +290,7 @@ describe("the rendered user data on a booted Debian 13", { skip: skipReason }, (
         writeFileSync(join(LAST_RUN_DIR, "timings.json"), `${JSON.stringify(timings, null, 2)}\n`);
         writeFileSync(join(LAST_RUN_DIR, "packages.json"), `${JSON.stringify(packageCounts, null, 2)}\n`);
         if (lastInstalled) prunePackageCache(lastInstalled);
-        for (const name of ["fxboot1", "fxboot2"]) {
+        for (const name of ["fxboot1", "fxboot2", "fxboot3"]) {
             const log = join(workDir ?? "", `${name}-console.log`);
             if (workDir && existsSync(log)) copyFileSync(log, join(LAST_RUN_DIR, `${name}-console.log`));
         }
