@@ -322,6 +322,21 @@ describe("backups on the local try-out, to a real SFTP server", { skip: skipReas
         assert.equal(readFileSync(server!.host.paths.familyFile, "utf8"), before);
     });
 
+    it("restores for a new stack with the password from paper, then backs up with the new stack's own", async () => {
+        const passwordFile = join(server!.host.paths.backupDir, "password");
+        const newStackPassword = randomBytes(16).toString("hex");
+        writeFileSync(passwordFile, `${newStackPassword}\n`);
+        await Promise.allSettled(sessions.splice(0).map((session) => session.stop()));
+        await server!.stop();
+        const restore = runOnServer(`${command(BACKUP_COMMANDS.restore)} --password-stdin`, `${PASSWORD}\n`);
+        assert.equal(restore.status, 0, restore.stderr);
+        assert.match(restore.stdout, /the stack's password now opens the repository too/);
+        server = await startLocalServer({ model, stateDir, portOffset: PORT_OFFSET });
+        const backup = runOnServer(command(BACKUP_COMMANDS.backup));
+        assert.equal(backup.status, 0, backup.stderr);
+        assert.equal(status().result, "ok");
+    });
+
     it("takes the commands, the status and the secrets off the server, but not while backups are on", async () => {
         const removeBackup = renderRemoveBackup(server!.host);
         const kept = runOnServer(removeBackup);
