@@ -10,7 +10,7 @@ export interface BackupStatus {
     readonly state: "ok" | "pending" | "overdue" | "off";
     /** Unix seconds of the last good backup, if any. */
     readonly success?: number;
-    readonly result?: string;
+    /** Why the last attempt failed, when it did. */
     readonly error?: string;
 }
 
@@ -125,7 +125,6 @@ function parseBackupStatus(answer: string): BackupStatus {
     return {
         state,
         ...(success ? { success: Number(success) } : {}),
-        ...(attribute("result") ? { result: attribute("result") } : {}),
         ...(error ? { error: unescapeXml(error) } : {}),
     };
 }

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Rendered by family-xmpp from config-templates/restore.sh: brings the family back from its backup
 # repository onto this server, an empty volume or a new server alike. Run it as root over SSH:
+#   family-xmpp-restore --list                        the backups there are, oldest first
 #   family-xmpp-restore [SNAPSHOT]                    the latest backup, or the one named
 #   family-xmpp-restore --password-stdin [SNAPSHOT]   with the password from paper on stdin (a new
 #                                                     stack's own password is then added to the
@@ -20,12 +21,14 @@ certificates_dir={{ CERTIFICATES_DIR }}
 
 snapshot=latest
 password_stdin=no
+list=no
 for argument in "$@"; do
     case "$argument" in
     --password-stdin) password_stdin=yes ;;
+    --list) list=yes ;;
     latest | [0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]*) snapshot=$argument ;;
     *)
-        echo "usage: family-xmpp-restore [--password-stdin] [SNAPSHOT]" >&2
+        echo "usage: family-xmpp-restore [--list] [--password-stdin] [SNAPSHOT]" >&2
         exit 2
         ;;
     esac
@@ -55,6 +58,11 @@ cleanup() {
     fi
 }
 trap cleanup EXIT
+
+if [ "$list" = yes ]; then
+    restic_or_fail "listing the backups" snapshots --host {{ HOSTNAME }} --tag family-xmpp
+    exit
+fi
 
 failure=""
 rm -rf "$restore_dir"

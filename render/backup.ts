@@ -86,7 +86,7 @@ export function renderRestoreScript(model: BackedUpFamily, host: ServerHost = PR
 }
 
 /** Lua for Prosody's admin shell: the family module's look at the backup's age (see backup_alert). */
-export function backupAlertLua(model: FamilyModel): string {
+function backupAlertLua(model: FamilyModel): string {
     return `> return prosody.hosts[${luaString(model.domain)}].modules.family_xmpp.backup_alert()`;
 }
 
@@ -95,7 +95,7 @@ export function renderBackupAlertScript(model: FamilyModel, host: ServerHost = P
 }
 
 /** How the backup reaches an SFTP repository: the key and known host of its own, never asking. */
-export function renderBackupSshConfig(model: BackedUpFamily, host: ServerHost): string | undefined {
+function renderBackupSshConfig(model: BackedUpFamily, host: ServerHost): string | undefined {
     const { target } = model.backup;
     if (target.kind !== "sftp") return undefined;
     const dir = host.paths.backupDir;
@@ -124,7 +124,7 @@ interface BackupFile {
 }
 
 /** The files the backup step installs: the three commands, their systemd units, the SSH settings. */
-export function backupFiles(model: BackedUpFamily, host: ServerHost): BackupFile[] {
+function backupFiles(model: BackedUpFamily, host: ServerHost): BackupFile[] {
     const { paths } = host;
     const command = (name: string) => `${paths.commandsDir}/${name}`;
     const unit = (name: string, values: Record<string, string>): BackupFile => ({

@@ -159,6 +159,9 @@ describe("backups on the local try-out, to a real SFTP server", { skip: skipReas
         assert.equal(status().result, "ok");
         assert.match(status().snapshot, /^[0-9a-f]{8}$/);
         assert.equal(restic("check").status, 0, "restic check");
+        const listed = runOnServer(`${command(BACKUP_COMMANDS.restore)} --list`);
+        assert.equal(listed.status, 0, listed.stderr);
+        assert.ok(listed.stdout.includes(status().snapshot), listed.stdout);
         assert.ok(!existsSync(server!.host.paths.backupCopyDir), "the copy is left behind");
 
         const result = await checkBackup(
