@@ -47,14 +47,16 @@ function writeHistory(server: LocalServer, firstDay: number, days: number): void
     for (let sender = 0; sender < MEMBERS; sender++) {
         const lua = [
             `> local st = require "prosody.util.stanza";`,
-            `local archive = require "prosody.core.storagemanager".open(${JSON.stringify(DOMAIN)}, "archive", "archive");`,
+            `local archive = require "prosody.core.storagemanager"`,
+            `.open(${JSON.stringify(DOMAIN)}, "archive", "archive");`,
             `local start = os.time() - ${DAYS} * 86400;`,
             `for day = ${firstDay}, ${firstDay + days - 1} do for n = 1, ${MESSAGES_A_DAY} do`,
             `local to = "member" .. ((${sender} + n) % ${MEMBERS});`,
             `local from = "member${sender}";`,
             `local when = start + day * 86400 + n * 600;`,
             `local body = ("Hej! Ska vi ses på lördag? Jag tar med kaka. " .. day .. "/" .. n):rep(2);`,
-            `local message = st.message({ type = "chat", from = from .. "@${DOMAIN}/phone", to = to .. "@${DOMAIN}" })`,
+            `local message = st.message({ type = "chat",`,
+            `from = from .. "@${DOMAIN}/phone", to = to .. "@${DOMAIN}" })`,
             `:text_tag("body", body);`,
             `assert(archive:append(from, nil, message, when, to .. "@${DOMAIN}"));`,
             `assert(archive:append(to, nil, message, when, from .. "@${DOMAIN}"));`,
@@ -131,7 +133,8 @@ async function main(): Promise<void> {
 
         const rows: [string, string][] = [
             [
-                `write ${DAYS} days of history (${MEMBERS * MESSAGES_A_DAY * DAYS} messages, each archived twice)`,
+                `write ${DAYS} days of history ` +
+                    `(${MEMBERS * MESSAGES_A_DAY * DAYS} messages, each archived twice)`,
                 `${historySeconds.toFixed(1)} s`,
             ],
             ["Prosody's data (history, accounts, rooms, 200 photos)", `${dataMb.toFixed(1)} MB`],
@@ -152,8 +155,10 @@ async function main(): Promise<void> {
             `## Backups (bench/backup.ts), ${new Date().toISOString().slice(0, 10)}`,
             "",
             `Machine: ${cpus().length} × ${cpus()[0]?.model.trim()}, Node ${process.version}, ${restic} ` +
-                "from Debian, OpenSSH's SFTP on loopback, Debian's Prosody (the try-out, Prosody not stopped).",
-            `Family: ${MEMBERS} members × ${MESSAGES_A_DAY} messages a day × ${DAYS} days, ${PHOTOS} photos of ` +
+                "from Debian, OpenSSH's SFTP on loopback, " +
+                "Debian's Prosody (the try-out, Prosody not stopped).",
+            `Family: ${MEMBERS} members × ${MESSAGES_A_DAY} messages a day × ${DAYS} days, ` +
+                `${PHOTOS} photos of ` +
                 "1–3 MB of random bytes. One run.",
             "",
             "| what | figure |",

@@ -15,7 +15,8 @@ import { hasTool } from "./support/tools";
 const STORAGE_BOX = "sftp:u123456@u123456.your-storagebox.de:family-xmpp";
 const OBJECT_STORAGE = "s3:https://fsn1.your-objectstorage.com/johansson-backup/family-xmpp";
 const SSH_KEY =
-    "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n" +
+    "-----BEGIN OPENSSH PRIVATE KEY-----\n" +
+    "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n" +
     "-----END OPENSSH PRIVATE KEY-----\n";
 
 const family = (overrides: Record<string, unknown>) => ({
@@ -130,7 +131,7 @@ describe("the backup setting", () => {
         });
     }
 
-    it("refuses a retention that would keep nothing, a wrong number and an unknown field, with a suggestion", () => {
+    it("refuses a retention that keeps nothing, a wrong number and an unknown field", () => {
         const problems = problemsOf(
             sftp({ repository: STORAGE_BOX, keep: { daily: 0, weekly: 1.5, montly: 12 } }),
         );

@@ -325,7 +325,7 @@ describe("backups on the local try-out, to a real SFTP server", { skip: skipReas
         assert.equal(readFileSync(server!.host.paths.familyFile, "utf8"), before);
     });
 
-    it("restores for a new stack with the password from paper, then backs up with the new stack's own", async () => {
+    it("restores for a new stack with the password from paper, then backs up with the new one", async () => {
         const passwordFile = join(server!.host.paths.backupDir, "password");
         const newStackPassword = randomBytes(16).toString("hex");
         writeFileSync(passwordFile, `${newStackPassword}\n`);
@@ -340,7 +340,7 @@ describe("backups on the local try-out, to a real SFTP server", { skip: skipReas
         assert.equal(status().result, "ok");
     });
 
-    it("takes the commands, the status and the secrets off the server, but not while backups are on", async () => {
+    it("takes commands, status and secrets off the server, but not while backups are on", async () => {
         const removeBackup = renderRemoveBackup(server!.host);
         const kept = runOnServer(removeBackup);
         assert.equal(kept.status, 0, kept.stderr);
@@ -424,7 +424,7 @@ describe("backups to an S3-compatible server (s3rver over HTTPS)", { skip: skipR
         if (dir) rmSync(dir, { recursive: true, force: true });
     });
 
-    it("keeps the access key in owner-only files and backs up; a restore brings the history back", async () => {
+    it("keeps the access key in owner-only files, backs up, and restores the history", async () => {
         const keys = join(s3Server!.host.paths.backupDir, "s3-secret-access-key");
         assert.equal(spawnSync("stat", ["-c", "%a", keys], { encoding: "utf8" }).stdout.trim(), "600");
         const anna = await login(s3Server!, jid("anna"), undefined, "s3");

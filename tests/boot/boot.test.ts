@@ -843,13 +843,18 @@ describe("the rendered user data on a booted Debian 13", { skip: skipReason }, (
                 server!.exec("stat", "-c", "%a %U", "/etc/family-xmpp/backup/password").trim(),
                 "600 root",
             );
-            const backup = await timed("backup: first run", () =>
-                ssh.run("systemctl start family-xmpp-backup && journalctl -u family-xmpp-backup -o cat"),
+            const { result: backup, closedSeconds } = await timed("backup: first run", () =>
+                whileWatchingTheAppPort(() =>
+                    ssh.run("systemctl start family-xmpp-backup && journalctl -u family-xmpp-backup -o cat"),
+                ),
             );
             assert.equal(backup.status, 0, backup.stderr);
             const pause = /Prosody paused for (\d+) ms/.exec(backup.stdout);
             assert.ok(pause, backup.stdout);
-            timings["backup: Prosody's pause (s)"] = Number(pause[1]) / 1000;
+            timings["backup: Prosody stopped to started, as the script saw it (s)"] = Number(pause[1]) / 1000;
+            // Prosody really stopped for the copy (no file half written), and not for long.
+            assert.ok(closedSeconds > 0, "port 5222 never closed: Prosody was not stopped for the copy");
+            timings["backup: port 5222 closed to apps (s)"] = closedSeconds;
             assert.match(server!.exec("cat", "/var/lib/family-xmpp/backup-status"), /^result=ok$/m);
             assert.equal(server!.exec("systemctl", "is-active", "prosody").trim(), "active");
             assert.equal(resticOnHost("check", "--no-lock").status, 0, "restic check of the SFTP repository");
@@ -952,7 +957,7 @@ describe("the rendered user data on a booted Debian 13", { skip: skipReason }, (
         },
     );
 
-    it("backs up to an S3-compatible server just as well (s3rver over HTTPS, beside the SFTP server)", async () => {
+    it("backs up to an S3-compatible server just as well (s3rver over HTTPS)", async () => {
         const s3 = await startS3Server(
             join(workDir, "s3"),
             9000,
@@ -1011,6 +1016,42 @@ function backedUpConfig(): Record<string, unknown> {
         backup: { repository: `sftp:root@${SftpServer.ADDRESS}:${sftpServer!.storageDir}/family` },
         backupSshKey: storageBoxKey,
     };
+}
+
+/**
+ * `work` while a watcher on the host tries the app port every 50 ms (a process of its own: `work`
+ * blocks this one); returns its result and the longest time the port refused connections.
+ */
+function whileWatchingTheAppPort<T>(work: () => T): { result: T; closedSeconds: number } {
+    const log = join(workDir, "port-watch.log");
+    const probe = `timeout 0.5 bash -c '</dev/tcp/${XMPP.host}/${XMPP.port}' 2>/dev/null`;
+    const watcher = spawn(
+        "bash",
+        [
+            "-c",
+            `while :; do if ${probe}; then s=up; else s=down; fi; ` +
+                `echo "$(date +%s%N) $s"; sleep 0.05; done >${log}`,
+        ],
+        { stdio: "ignore", detached: true },
+    );
+    let result: T;
+    try {
+        result = work();
+    } finally {
+        process.kill(-(watcher.pid ?? 0), "SIGKILL");
+    }
+    let longest = 0;
+    let downSince: number | undefined;
+    for (const line of readFileSync(log, "utf8").trim().split("\n")) {
+        const [time, state] = line.split(" ");
+        const seconds = Number(time) / 1e9;
+        if (state === "down" && downSince === undefined) downSince = seconds;
+        if (state === "up" && downSince !== undefined) {
+            longest = Math.max(longest, seconds - downSince);
+            downSince = undefined;
+        }
+    }
+    return { result, closedSeconds: Math.round(longest * 100) / 100 };
 }
 
 /** What `npm run check` says of the backup's age, asking the booted server as anna. */
