@@ -39,6 +39,13 @@ record_status() {
     } | write_if_changed "$status_file" "$status_owner" 0644 >/dev/null || true
 }
 
+# One backup at a time (the timer's and one started by hand): the second leaves the first alone.
+exec 9>"$copy_dir.lock"
+if ! flock -n 9; then
+    echo "family-xmpp: another backup is running; this one does nothing" >&2
+    exit 1
+fi
+
 failure="interrupted"
 snapshot=""
 prosody_stopped=no

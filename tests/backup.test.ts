@@ -179,6 +179,20 @@ describe("backups on the local try-out, to a real SFTP server", { skip: skipReas
         assert.match(result.detail, /^0 hours old/);
     });
 
+    it("runs one backup at a time: a second one while the first runs does nothing", () => {
+        const lock = `${server!.host.paths.backupCopyDir}.lock`;
+        const first = spawn("flock", ["--close", lock, "sleep", "5"], { stdio: "ignore" });
+        try {
+            spawnSync("sleep", ["0.5"]);
+            const second = runOnServer(command(BACKUP_COMMANDS.backup));
+            assert.notEqual(second.status, 0);
+            assert.match(second.stderr, /another backup is running; this one does nothing/);
+            assert.equal(status().result, "ok", "the second run wrote over the first one's status");
+        } finally {
+            first.kill();
+        }
+    });
+
     it("fails loudly with a wrong password: non-zero exit, plain words, and the check sees it", async () => {
         const passwordFile = join(server!.host.paths.backupDir, "password");
         writeFileSync(passwordFile, "wrongwrongwrong\n");
