@@ -80,8 +80,9 @@ function writeHistory(server: LocalServer, firstDay: number, days: number): void
 function archivedItems(server: LocalServer, username: string): number {
     const lua =
         `> local archive = require "prosody.core.storagemanager".open(${JSON.stringify(DOMAIN)}, ` +
-        `"archive", "archive"); local n = 0; for _ in assert(archive:find(${JSON.stringify(username)}, {})) ` +
-        `do n = n + 1 end; return "items " .. n`;
+        `"archive", "archive"); local n = 0; ` +
+        `for _ in assert(archive:find(${JSON.stringify(username)}, {})) do n = n + 1 end; ` +
+        `return "items " .. n`;
     const output = run(`${server.host.commands.prosodyctl} shell ${shellWord(lua)}`);
     return Number(/items (\d+)/.exec(output)?.[1]);
 }
