@@ -1,3 +1,5 @@
+import * as pulumi from "@pulumi/pulumi";
+import { FamilyBackup } from "./components/family-backup";
 import { FamilyDns } from "./components/family-dns";
 import { FamilyProvisioning } from "./components/family-provisioning";
 import { FamilyServer } from "./components/family-server";
@@ -22,6 +24,24 @@ const provisioning = new FamilyProvisioning(
     },
     { dependsOn: [server] },
 );
+// Nightly backups off the server, unless the family wrote `backup: false`.
+const config = new pulumi.Config();
+const backup = model.backup
+    ? new FamilyBackup(
+          "family",
+          {
+              model: { ...model, backup: model.backup },
+              connection: server.connection,
+              serverId: server.serverId,
+              credentials: {
+                  sshKey: config.getSecret("backupSshKey"),
+                  s3AccessKeyId: config.getSecret("backupS3AccessKeyId"),
+                  s3SecretAccessKey: config.getSecret("backupS3SecretAccessKey"),
+              },
+          },
+          { dependsOn: [provisioning] },
+      )
+    : undefined;
 
 export const host = model.hostname;
 export const ipv4 = server.ipv4;
@@ -38,6 +58,10 @@ export const members = model.members.map((member) => ({
 export const welcomeLinks = provisioning.welcomeLinks;
 /** Each member's initial password, the fallback: `pulumi stack output --show-secrets passwords`. */
 export const passwords = provisioning.passwords;
+/** The backup repository's password, for paper: `pulumi stack output backupPassword --show-secrets`. */
+export const backupPassword = backup?.password;
+/** Where the family's backups go, or that nothing is backed up. */
+export const backupRepository = model.backup?.repository ?? "none: backups are off, nothing is backed up";
 export const dnsRecords = dns.records;
 /** For a DNS provider other than Cloudflare: paste these lines into the zone. */
 export const zoneFile = dns.records.apply(renderZoneFile);

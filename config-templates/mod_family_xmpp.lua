@@ -219,3 +219,80 @@ module:hook_global("user-enabled", function(event)
 	local ok, err = pcall(sync_bookmarks, event.username);
 	if not ok then module:log("error", "Bookmarks of %s: %s", event.username, err); end
 end);
+
+-- Backups (config-templates/backup.sh): the status file each nightly run leaves, read for the
+-- post-deploy check (an IQ only the family's own accounts may send) and for the admins' alert.
+-- Without `family_backup_status_file` the family turned backups off (`backup: false`).
+local backup_status_file = module:get_option_string("family_backup_status_file");
+local backup_max_age = module:get_option_number("family_backup_max_age_hours", 48) * 3600;
+local BACKUP_NS = "urn:family-xmpp:backup:0";
+
+local function backup_status()
+	if not backup_status_file then return { state = "off" }; end
+	local status = {};
+	local file = io.open(backup_status_file);
+	if file then
+		for line in file:lines() do
+			local key, value = line:match("^([a-z_]+)=(.*)$");
+			if key then status[key] = value; end
+		end
+		file:close();
+	end
+	local now = os.time();
+	local success = tonumber(status.success);
+	-- A backup that never succeeded is overdue once backups have been on for as long.
+	local since = success or tonumber(status.configured) or now;
+	if now - since > backup_max_age then
+		status.state = "overdue";
+	else
+		status.state = success and "ok" or "pending";
+	end
+	return status;
+end
+
+module:hook("iq-get/host/" .. BACKUP_NS .. ":backup", function(event)
+	local origin, stanza = event.origin, event.stanza;
+	if origin.type ~= "c2s" or origin.host ~= host then
+		origin.send(st.error_reply(stanza, "auth", "forbidden"));
+		return true;
+	end
+	local status = backup_status();
+	local reply = st.reply(stanza):tag("backup", {
+		xmlns = BACKUP_NS;
+		state = status.state;
+		success = status.success ~= "" and status.success or nil;
+		attempt = status.attempt ~= "" and status.attempt or nil;
+		result = status.result ~= "" and status.result or nil;
+		["max-age-hours"] = tostring(backup_max_age // 3600);
+	});
+	if status.error and status.error ~= "" then reply:text_tag("error", status.error); end
+	origin.send(reply);
+	return true;
+end);
+
+local function utc(timestamp)
+	return os.date("!%Y-%m-%d %H:%M UTC", timestamp);
+end
+
+-- Called every morning by the family-xmpp-backup-alert timer (prosodyctl shell): when the last good
+-- backup is older than two days, every admin of the family gets a message from the server itself.
+function backup_alert()
+	local status = backup_status();
+	if status.state ~= "overdue" then return "backup " .. status.state .. ": no alert"; end
+	local success = tonumber(status.success);
+	local text = success
+		and ("The family's backup is overdue: the last good backup is from %s, %d days ago."):format(
+			utc(success), (os.time() - success) // 86400)
+		or ("The family's backup is overdue: no backup has succeeded since backups were set up on %s."):format(
+			utc(tonumber(status.configured) or os.time()));
+	if status.error and status.error ~= "" then
+		text = text .. "\nThe last attempt failed: " .. status.error;
+	end
+	text = text .. "\nSee README, \"Backups and restoring\": run family-xmpp-backup on the server to try again.";
+	local told = 0;
+	for admin in module:get_option_inherited_set("admins", {}) do
+		module:send(st.message({ from = host, to = admin, type = "chat" }):text_tag("body", text));
+		told = told + 1;
+	end
+	return ("backup overdue: told %d admins"):format(told);
+end

@@ -114,6 +114,8 @@ log = {
 
 {{ CALLS }}
 
+{{ BACKUP }}
+
 -- Secrets the provisioning step delivers over SSH, kept out of this file and out of user data.
 Include "{{ SECRETS_DIR }}/*.cfg.lua"
 

@@ -1,3 +1,4 @@
+import { BackupSettings } from "./backup";
 import { Language } from "./known-values";
 
 /** The validated model of one family's messenger: everything the render layer needs, nothing Pulumi. */
@@ -38,6 +39,8 @@ export interface FamilyModel {
     readonly calls?: CallSettings;
     readonly certificates: CertificateSettings;
     readonly welcome: WelcomeSettings;
+    /** Nightly backups off the server; absent when the family wrote `backup: false`. */
+    readonly backup?: BackupSettings;
     /** The family's hosted mailboxes on the same domain, if any. */
     readonly mail?: MailSettings;
 }

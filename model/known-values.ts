@@ -102,7 +102,22 @@ export const DEFAULTS = {
     /** A week: time to post a printed sheet to grandmother, short enough that a lost one goes stale. */
     welcomeLinkDays: 7,
     language: "en",
+    /** Every night at 03:30 UTC; restic keeps a week of days, a month of weeks, a year of months. */
+    backup: { schedule: "03:30", keep: { daily: 7, weekly: 4, monthly: 12 } },
 } as const;
+
+/** The stack secrets that open the backup repository: an SSH key for SFTP, an access key for S3. */
+export const BACKUP_CREDENTIAL_KEYS = [
+    "backupSshKey",
+    "backupS3AccessKeyId",
+    "backupS3SecretAccessKey",
+] as const;
+
+/** The most backups of one kind (daily, weekly, monthly) the family may keep. */
+export const BACKUP_KEEP_LIMIT = 1000;
+
+/** A last good backup older than this is a problem: the check fails and the admins get a message. */
+export const BACKUP_MAX_AGE_HOURS = 48;
 
 /** The most days a welcome link may stay valid: a link is a key to an account until it is used. */
 export const MAX_WELCOME_LINK_DAYS = 90;

@@ -40,6 +40,15 @@ export function quoted(value: string): string {
     return length === undefined ? `"${text}"` : `"${text}…" (${length} characters)`;
 }
 
+/** A config value as a message names it: text quoted, other values by their kind. */
+export function describe(value: unknown): string {
+    if (Array.isArray(value)) return "a list";
+    if (value === null) return "an empty value";
+    if (typeof value === "object") return "an object";
+    if (typeof value === "string") return quoted(value);
+    return String(value);
+}
+
 /** A character that text must not hold, where it is (1 for the first), and why. */
 export interface RefusedCharacter {
     readonly char: string;

@@ -8,7 +8,9 @@ import {
     uploadHost,
 } from "./family";
 import { HETZNER_USER_DATA_LIMIT, userDataBytes } from "../render/cloud-init";
+import { readBackup } from "./backup";
 import {
+    BACKUP_CREDENTIAL_KEYS,
     CONFIG_NAMESPACE,
     DEFAULTS,
     HETZNER_LOCATIONS,
@@ -32,7 +34,7 @@ import {
     isWithinZone,
     sshPublicKeyProblem,
 } from "./rules";
-import { quoted, shown } from "./text";
+import { describe, quoted, shown } from "./text";
 import { accountKey, usernameProblem } from "./usernames";
 
 /** One thing wrong with the config, naming the full key (e.g. `family-xmpp:members[2].username`). */
@@ -73,6 +75,8 @@ export const CONFIG_KEYS = [
     "welcomeLinkDays",
     "language",
     "mail",
+    "backup",
+    ...BACKUP_CREDENTIAL_KEYS,
 ] as const;
 
 const MEMBER_FIELDS = ["username", "name", "admin"];
@@ -239,6 +243,7 @@ export function parseFamilyConfig(raw: Readonly<Record<string, unknown>>): Famil
     const linkDays = readWelcomeLinkDays(raw.welcomeLinkDays, report);
     const language = readLanguage(raw.language, report);
     const mail = readMail(raw.mail, domain ?? "", report);
+    const backup = readBackup(raw.backup, raw, report);
 
     if (problems.length > 0 || !domain || !hostname || !dnsZone) {
         return { ok: false, problems };
@@ -261,6 +266,7 @@ export function parseFamilyConfig(raw: Readonly<Record<string, unknown>>): Famil
         certificates: { ...(acmeEmail ? { acmeEmail } : {}), staging, allowWildcard, extraCaaIssuers },
         welcome: { linkDays, language },
         ...(mail ? { mail } : {}),
+        ...(backup ? { backup } : {}),
     };
     const userData = userDataBytes(model);
     if (userData > HETZNER_USER_DATA_LIMIT) {
@@ -921,14 +927,6 @@ function reportUnknownFields(
             );
         }
     }
-}
-
-function describe(value: unknown): string {
-    if (Array.isArray(value)) return "a list";
-    if (value === null) return "an empty value";
-    if (typeof value === "object") return "an object";
-    if (typeof value === "string") return quoted(value);
-    return String(value);
 }
 
 function plural(count: number, noun: string): string {

@@ -20,6 +20,8 @@ export interface FamilyPlan {
     readonly cost: { readonly before?: MonthlyCost; readonly after: MonthlyCost };
     /** What cannot be undone: an erased account, a replaced volume or address. Empty: a safe change. */
     readonly destroys: readonly string[];
+    /** Said on every plan of a family without backups (`backup: false`), changes or not. */
+    readonly nothingBackedUp: boolean;
 }
 
 export type AccountChange =
@@ -122,6 +124,7 @@ export function computeFamilyPlan(
         dnsRecords: dnsRecordChanges(simulated.changes),
         firewall: firewallChanges(simulated.changes),
         settings: settingChanges(base, head),
+        nothingBackedUp: head.backup === undefined,
         infrastructure,
         steps,
         cost: { before: base && monthlyCost(base), after: monthlyCost(head) },

@@ -13,6 +13,10 @@ import {
 
 export type PlanFormat = "markdown" | "text";
 
+const NOTHING_BACKED_UP =
+    "Nothing is backed up: family-xmpp:backup is false. A lost volume loses the family's accounts, " +
+    'history and files (README, "Backups and restoring").';
+
 interface Section {
     readonly title: string;
     readonly lines: readonly string[];
@@ -21,6 +25,7 @@ interface Section {
 /** The plan for a pull-request comment. */
 export function renderPlanMarkdown(plan: FamilyPlan): string {
     const out = [`## Family plan for ${plan.domain}`, ""];
+    if (plan.nothingBackedUp) out.push(`**${NOTHING_BACKED_UP}**`, "");
     if (!hasChanges(plan)) return [...out, "No changes.", ""].join("\n");
     if (plan.destroys.length > 0) {
         out.push("**⚠️ This change destroys something that cannot be undone:**", "");
@@ -35,6 +40,7 @@ export function renderPlanMarkdown(plan: FamilyPlan): string {
 /** The plan for a terminal. */
 export function renderPlanText(plan: FamilyPlan): string {
     const out = [`Family plan for ${plan.domain}`, ""];
+    if (plan.nothingBackedUp) out.push(NOTHING_BACKED_UP, "");
     if (!hasChanges(plan)) return [...out, "No changes.", ""].join("\n");
     if (plan.destroys.length > 0) {
         out.push("WARNING: this change destroys something that cannot be undone:");

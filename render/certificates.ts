@@ -1,9 +1,9 @@
 import { conferenceHost, FamilyModel, uploadHost } from "../model/family";
-import { DATA_MOUNT, PRODUCTION_HOST, ServerFile, ServerHost } from "./layout";
+import { PRODUCTION_HOST, ServerFile, ServerHost } from "./layout";
 import { renderScript, shellWord } from "./template";
 
 /** certbot's configuration lives on the data volume, so a rebuilt server keeps its certificate. */
-export const LETSENCRYPT_ON_VOLUME = `${DATA_MOUNT}/letsencrypt`;
+export const LETSENCRYPT_ON_VOLUME = PRODUCTION_HOST.paths.letsEncryptState;
 export const IMPORT_HOOK = "/usr/local/sbin/family-xmpp-import-certificate";
 const CREDENTIALS_DIR = "/etc/family-xmpp";
 export const CREDENTIALS_FILE = `${CREDENTIALS_DIR}/cloudflare.ini`;

@@ -24,6 +24,7 @@ export function serverPackages(model: FamilyModel): string[] {
         "certbot",
         "python3-certbot-dns-cloudflare",
         ...(model.calls ? ["coturn"] : []),
+        ...(model.backup ? ["restic"] : []),
     ];
 }
 

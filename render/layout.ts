@@ -44,6 +44,20 @@ export interface ServerPaths {
     readonly turnPrivateKey: string;
     /** Where certbot keeps each certificate's current files, one directory per certificate. */
     readonly letsEncryptLive: string;
+    /** certbot's whole state (account, certificates, renewal settings): what a restore brings back. */
+    readonly letsEncryptState: string;
+    /** The backup's repository password and credentials (root only), and its SSH settings. */
+    readonly backupDir: string;
+    /** The outcome of each backup, read by the project's Prosody module (no secret in it). */
+    readonly backupStatusFile: string;
+    /** Prosody's data copied here for the backup, on the same file system as the data. */
+    readonly backupCopyDir: string;
+    /** A restore unpacks the backup here first, on the same file system as the data. */
+    readonly restoreDir: string;
+    /** The backup, restore and alert commands. */
+    readonly commandsDir: string;
+    /** The backup's and the alert's systemd units. */
+    readonly systemdUnitsDir: string;
 }
 
 export interface Listeners {
@@ -74,6 +88,10 @@ export interface ServerOwners {
     readonly turnSecrets: string;
     /** Prosody's copy of the secrets (secrets.d). */
     readonly prosodySecrets: string;
+    /** Prosody's data: accounts, history, rooms, shared files (a restore gives them back to it). */
+    readonly prosodyData: string;
+    /** The backup's password and credentials. */
+    readonly backupSecrets: string;
 }
 
 /** Shell commands the scripts run, as they differ between the VPS and the try-out. */
@@ -94,6 +112,14 @@ export interface ServerCommands {
     readonly installTurn: string;
     /** Makes coturn read a renewed certificate without dropping calls (SIGUSR2 on the VPS). */
     readonly reloadTurnCertificate: string;
+    /** Stops Prosody and returns once it has written everything (the backup copies its data then). */
+    readonly stopProsody: string;
+    readonly startProsody: string;
+    /** Brings restic to a server that started without it (backups turned on after its first boot). */
+    readonly installRestic: string;
+    /** Makes the backup's and the alert's timers run (and, with the units gone, stop). */
+    readonly startBackupTimers: string;
+    readonly stopBackupTimers: string;
 }
 
 /**
@@ -138,6 +164,13 @@ export const PRODUCTION_HOST: ServerHost = {
         turnCertificate: "/etc/coturn/fullchain.pem",
         turnPrivateKey: "/etc/coturn/privkey.pem",
         letsEncryptLive: "/etc/letsencrypt/live",
+        letsEncryptState: `${DATA_MOUNT}/letsencrypt`,
+        backupDir: "/etc/family-xmpp/backup",
+        backupStatusFile: "/var/lib/family-xmpp/backup-status",
+        backupCopyDir: `${DATA_MOUNT}/backup-copy`,
+        restoreDir: `${DATA_MOUNT}/restore`,
+        commandsDir: "/usr/local/sbin",
+        systemdUnitsDir: "/etc/systemd/system",
     },
     listeners: {
         interfaces: ["*", "::"],
@@ -150,7 +183,13 @@ export const PRODUCTION_HOST: ServerHost = {
         turnPort: SERVER_PORTS.turn,
         turnsPort: SERVER_PORTS.turns,
     },
-    owners: { prosodyFiles: "root:prosody", turnSecrets: "root:turnserver", prosodySecrets: "root:prosody" },
+    owners: {
+        prosodyFiles: "root:prosody",
+        turnSecrets: "root:turnserver",
+        prosodySecrets: "root:prosody",
+        prosodyData: "prosody:prosody",
+        backupSecrets: "root:root",
+    },
     commands: {
         prosodyctl: "command prosodyctl",
         restartProsody: "systemctl restart prosody",
@@ -161,6 +200,15 @@ export const PRODUCTION_HOST: ServerHost = {
         reloadTurnCertificate:
             "if systemctl is-active --quiet coturn; " +
             "then systemctl kill --kill-whom=main --signal=USR2 coturn; fi",
+        installRestic: "apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q restic",
+        stopProsody: "systemctl stop prosody",
+        startProsody: "systemctl start prosody",
+        startBackupTimers:
+            "systemctl daemon-reload && " +
+            "systemctl enable --quiet --now family-xmpp-backup.timer family-xmpp-backup-alert.timer",
+        stopBackupTimers:
+            "systemctl disable --quiet --now family-xmpp-backup.timer family-xmpp-backup-alert.timer " +
+            "2>/dev/null || true",
     },
     resolver: { specialUseZone: null },
 };

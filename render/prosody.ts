@@ -1,4 +1,5 @@
 import { conferenceHost, FamilyModel, jidOf, uploadHost } from "../model/family";
+import { BACKUP_MAX_AGE_HOURS } from "../model/known-values";
 import { renderProsodyCallSettings } from "./calls";
 import { ServerHost } from "./layout";
 import { fillTemplate, luaString } from "./template";
@@ -48,6 +49,11 @@ export function renderProsodyConfig(model: FamilyModel, host: ServerHost): strin
               "    -- each naming the member, so that coturn's quotas count per member\n" +
               '    "turn_external"; "family_xmpp_calls";'
             : "-- (calls are turned off: no STUN/TURN service)",
+        BACKUP: model.backup
+            ? "-- The nightly backup's outcome, for the post-deploy check and the admins' alert.\n" +
+              `family_backup_status_file = ${luaString(paths.backupStatusFile)}\n` +
+              `family_backup_max_age_hours = ${BACKUP_MAX_AGE_HOURS}`
+            : "-- Backups are turned off (family-xmpp:backup is false): nothing is backed up.",
         CALLS: model.calls
             ? renderProsodyCallSettings(model, host).trimEnd()
             : "-- Calls are turned off (family-xmpp:calls is false).",

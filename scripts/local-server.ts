@@ -145,6 +145,13 @@ export function localHost(
             turnCertificate: join(stateDir, "turn", "fullchain.pem"),
             turnPrivateKey: join(stateDir, "turn", "privkey.pem"),
             letsEncryptLive: join(stateDir, "letsencrypt", "live"),
+            letsEncryptState: join(stateDir, "letsencrypt"),
+            backupDir: join(stateDir, "backup"),
+            backupStatusFile: join(stateDir, "backup-status"),
+            backupCopyDir: join(stateDir, "backup-copy"),
+            restoreDir: join(stateDir, "restore"),
+            commandsDir: join(stateDir, "bin"),
+            systemdUnitsDir: join(stateDir, "systemd"),
         },
         listeners: {
             interfaces: [lab?.address ?? "127.0.0.1"],
@@ -162,6 +169,8 @@ export function localHost(
             prosodyFiles: owner,
             turnSecrets: RUNS_AS_ROOT ? "root:root" : owner,
             prosodySecrets: owner,
+            prosodyData: RUNS_AS_ROOT ? "prosody:prosody" : owner,
+            backupSecrets: RUNS_AS_ROOT ? "root:root" : owner,
         },
         commands: {
             // As root, prosodyctl drops to Prosody's user by itself (and stays root for `--root`).
@@ -172,6 +181,15 @@ export function localHost(
             restartTurn: "true",
             installTurn: "true",
             reloadTurnCertificate: "true",
+            // The try-out's Prosody belongs to the process that started it, which stops it before a
+            // restore and starts it after; its backups copy the data while it runs.
+            stopProsody: "true",
+            startProsody: "true",
+            // The try-out installs nothing: restic comes with `npm start` as root, or by hand.
+            installRestic: "true",
+            // No systemd here: the try-out runs its backup and its alert by hand.
+            startBackupTimers: "true",
+            stopBackupTimers: "true",
         },
         resolver: { specialUseZone: lab?.specialUseZone ?? null },
     };

@@ -25,6 +25,9 @@ const FAMILY = familyModel({
         { username: "anna", name: "Anna", admin: true },
         { username: "bo", name: "Bo" },
     ],
+    // The check asks the server how old the last backup is (none yet on a fresh server).
+    backup: { repository: "sftp:u1@backup.family.test:family-xmpp" },
+    backupSshKey: { secure: "v1:key" },
 });
 const ADDRESSES = { ipv4: "127.0.0.1", ipv6: "::1" };
 const DNS_PORT = 38353 + (process.pid % 1000);
@@ -102,6 +105,7 @@ describe("the post-deploy check against a real server and a real BIND", { skip: 
             `certificate on ${httpsPort} (HTTPS)`,
             `port ${turnPort}/udp (calls, STUN)`,
             "a member logs in",
+            "the last good backup",
         ])
             assert.ok(names.includes(expected), `${expected} in ${names.join(", ")}`);
         assert.ok(
@@ -118,7 +122,7 @@ describe("the post-deploy check against a real server and a real BIND", { skip: 
         const none = await runCheck(options({ credentials: undefined }));
         assert.deepEqual(
             none.results.filter((r) => r.status !== "ok").map((r) => `${r.status} ${r.name}`),
-            ["skip a member logs in"],
+            ["skip a member logs in", "skip the last good backup"],
         );
     });
 
@@ -171,7 +175,8 @@ describe("the post-deploy check against a real server and a real BIND", { skip: 
             writeFileSync(
                 config,
                 "config:\n  family-xmpp:domain: family.test\n  family-xmpp:members:\n" +
-                    "    - {username: anna, name: Anna, admin: true}\n    - {username: bo, name: Bo}\n",
+                    "    - {username: anna, name: Anna, admin: true}\n    - {username: bo, name: Bo}\n" +
+                    "  family-xmpp:backup: false\n",
             );
             writeFileSync(join(dir, "outputs.json"), JSON.stringify({ ipv4: "127.0.0.1", ipv6: "::1" }));
             writeFileSync(join(dir, "ca.pem"), server.caCertificate);

@@ -20,6 +20,7 @@ import { chromiumInstalled } from "../scripts/chromium";
 import { localHost, portOpen } from "../scripts/local-server";
 import { missingTools, PROSODY } from "./support/tools";
 import { hasTool } from "./support/tools";
+import { decidedAboutBackups } from "./support/families";
 
 const ROOT = join(__dirname, "..");
 
@@ -33,7 +34,7 @@ function tsxRun(script: string, args: string[]) {
 function stackFile(config: Record<string, unknown>): string {
     const file = join(mkdtempSync(join(tmpdir(), "stack-")), "Pulumi.test.yaml");
     const namespaced = Object.fromEntries(
-        Object.entries(config).map(([key, value]) => [`family-xmpp:${key}`, value]),
+        Object.entries(decidedAboutBackups(config)).map(([key, value]) => [`family-xmpp:${key}`, value]),
     );
     writeFileSync(file, dump({ config: { "hcloud:token": { secure: "v1:abc" }, ...namespaced } }));
     return file;

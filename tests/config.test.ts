@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { load } from "js-yaml";
+import { decidedAboutBackups } from "./support/families";
 import { rawConfigFromEngine, rawConfigFromStackFile } from "../model/stack-config";
 import { DEFAULTS } from "../model/known-values";
 import { CONFIG_KEYS, ConfigProblem, formatProblems, parseFamilyConfig } from "../model/validate";
@@ -20,7 +21,7 @@ const family = (overrides: Record<string, unknown> = {}) => ({
 });
 
 function problemsOf(raw: Record<string, unknown>): ConfigProblem[] {
-    const result = parseFamilyConfig(raw);
+    const result = parseFamilyConfig(decidedAboutBackups(raw));
     assert.equal(result.ok, false, "expected the config to be rejected");
     return result.ok ? [] : [...result.problems];
 }
@@ -31,13 +32,13 @@ function asPlainData(value: unknown): unknown {
 }
 
 function modelOf(raw: Record<string, unknown>) {
-    const result = parseFamilyConfig(raw);
+    const result = parseFamilyConfig(decidedAboutBackups(raw));
     if (!result.ok) assert.fail(formatProblems(result.problems));
     return result.model;
 }
 
 describe("a minimal family config", () => {
-    it("needs only the domain and the members", () => {
+    it("needs only the domain, the members and where backups go (or none)", () => {
         const model = modelOf(family());
         assert.equal(model.domain, "johansson.me");
         assert.deepEqual(
@@ -699,6 +700,15 @@ describe("the project's config schema (Pulumi.yaml)", () => {
         );
         const gateways = /Default [^:]*: ([^"]+)\.$/.exec(descriptions.pushGateways?.description ?? "")?.[1];
         assert.deepEqual(gateways?.split(", "), DEFAULTS.pushGateways);
+    });
+
+    it("documents the backup's defaults (schedule and retention) where it describes the setting", () => {
+        const { schedule, keep } = DEFAULTS.backup;
+        assert.match(projectFile, new RegExp(`Default schedule ${schedule}\\.`));
+        assert.match(
+            projectFile.replace(/\n\s*#\s*/g, " "),
+            new RegExp(`Default keep ${keep.daily} daily, ${keep.weekly} weekly, ${keep.monthly} monthly\\.`),
+        );
     });
 
     it("declares or documents every setting this stack reads", () => {

@@ -192,6 +192,7 @@ describe("mail config problems", () => {
         const result = parseFamilyConfig({
             domain: "johansson.example",
             members: [{ username: "pappa", name: "Pappa" }],
+            backup: false,
             ...raw,
         });
         assert.equal(result.ok, false);

@@ -130,10 +130,12 @@ describe("the family plan of each change", () => {
         matchesGolden("add-member.txt", renderPlanText(outcome("add-member").plan));
     });
 
-    it("says 'no changes' for an identical config, and nothing else", () => {
+    it("says 'no changes' for an identical config, and nothing else but that nothing is backed up", () => {
         assert.equal(
             renderPlanText(outcome("identical").plan),
-            "Family plan for johansson.example\n\nNo changes.\n",
+            "Family plan for johansson.example\n\n" +
+                "Nothing is backed up: family-xmpp:backup is false. A lost volume loses the family's " +
+                'accounts, history and files (README, "Backups and restoring").\n\nNo changes.\n',
         );
     });
 
@@ -318,7 +320,10 @@ describe("npm run plan, the command", () => {
     it("reads the base from git: the committed Pulumi.dev.yaml against itself has no changes", () => {
         const result = plan("--stack-config", "Pulumi.dev.yaml", "--base", "HEAD");
         assert.equal(result.status, 0, result.stderr);
-        assert.equal(result.stdout, "Family plan for johansson.example\n\nNo changes.\n");
+        assert.match(
+            result.stdout,
+            /^Family plan for johansson\.example\n\nNothing is backed up: [^\n]+\n\nNo changes\.\n$/,
+        );
     });
 
     it("runs the base config through the base's own program: a new server image replaces the server", () => {

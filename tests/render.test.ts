@@ -28,8 +28,16 @@ import { APT_RETRIES_FILE, renderServerFamilyFiles, renderServerFiles } from "..
 import { renderWelcomeLink, renderWelcomePage } from "../render/welcome";
 import { dump, load } from "js-yaml";
 import { readCloudConfig } from "./support/cloud-config";
-import { devFamily } from "./support/families";
+import { devFamily, familyModel } from "./support/families";
 import { hasTool } from "./support/tools";
+import { rawConfigFromStackFile } from "../model/stack-config";
+import {
+    renderBackupAlertScript,
+    renderBackupScript,
+    renderRemoveBackup,
+    renderRestoreScript,
+    renderSyncBackup,
+} from "../render/backup";
 
 const GOLDEN_DIR = join(__dirname, "golden");
 const DEPLOY_KEY =
@@ -615,6 +623,22 @@ describe("the firewall", () => {
     });
 });
 
+/** The backup step, backup, restore and alert scripts of the example family backed up to `backup`. */
+function backupScripts(kind: string, backup: Record<string, unknown>): Record<string, string> {
+    const secrets = kind === "sftp" ? { backupSshKey: { secure: "v1:x" } } : S3_SECRETS;
+    const model = familyModel({ ...DEV_CONFIG, backup, ...secrets }) as Parameters<
+        typeof renderSyncBackup
+    >[0];
+    return {
+        [`sync-backup (${kind})`]: renderSyncBackup(model),
+        [`backup (${kind})`]: renderBackupScript(model),
+        [`restore (${kind})`]: renderRestoreScript(model),
+        "backup-alert": renderBackupAlertScript(model),
+    };
+}
+const S3_SECRETS = { backupS3AccessKeyId: { secure: "v1:x" }, backupS3SecretAccessKey: { secure: "v1:y" } };
+const DEV_CONFIG = rawConfigFromStackFile(readFileSync(join(__dirname, "..", "Pulumi.dev.yaml"), "utf8"));
+
 describe("the server's shell scripts", () => {
     const model = devFamily();
     const scripts: Record<string, string> = {
@@ -632,6 +656,9 @@ describe("the server's shell scripts", () => {
         "obtain-certificate": renderObtainCertificate(model),
         "sync-call-secret": renderSyncCallSecret(model, ADDRESSES),
         "welcome-link": renderWelcomeLink(model, "åsa"),
+        ...backupScripts("sftp", { repository: "sftp:u1@u1.your-storagebox.de:family-xmpp" }),
+        ...backupScripts("s3", { repository: "s3:https://fsn1.your-objectstorage.com/johansson/family" }),
+        "remove-backup": renderRemoveBackup(),
     };
 
     /**

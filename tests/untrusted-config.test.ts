@@ -11,6 +11,7 @@ import { describe, it } from "node:test";
 import { dump } from "js-yaml";
 import { rawConfigFromEngine, rawConfigFromStackFile } from "../model/stack-config";
 import { ConfigProblem, formatProblems, parseFamilyConfig } from "../model/validate";
+import { decidedAboutBackups } from "./support/families";
 import { renderProsodyConfig } from "../render/prosody";
 import { PRODUCTION_HOST } from "../render/layout";
 import { renderAuthorizedKeys } from "../render/server-files";
@@ -30,13 +31,13 @@ const family = (overrides: Record<string, unknown> = {}) => ({
 });
 
 function problemsOf(raw: Record<string, unknown>): ConfigProblem[] {
-    const result = parseFamilyConfig(raw);
+    const result = parseFamilyConfig(decidedAboutBackups(raw));
     assert.equal(result.ok, false, "expected the config to be rejected");
     return result.ok ? [] : [...result.problems];
 }
 
 function modelOf(raw: Record<string, unknown>) {
-    const result = parseFamilyConfig(raw);
+    const result = parseFamilyConfig(decidedAboutBackups(raw));
     if (!result.ok) assert.fail(formatProblems(result.problems));
     return result.model;
 }

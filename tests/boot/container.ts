@@ -30,7 +30,8 @@ export interface ContainerOptions {
  */
 export class BootedContainer {
     readonly consoleLog: string;
-    private readonly root: string;
+    /** The container's root filesystem, seen from the host. */
+    readonly root: string;
     private nspawn?: ChildProcess;
     private init?: number;
 
@@ -85,6 +86,11 @@ export class BootedContainer {
     /** Runs a command inside the container, as root, and returns its stdout. */
     exec(...args: string[]): string {
         return run("nsenter", this.nsenterArgs(args));
+    }
+
+    /** Starts a command inside the container, as root, without waiting for it. */
+    start(...args: string[]): ChildProcess {
+        return spawn("nsenter", this.nsenterArgs(args), { stdio: "ignore" });
     }
 
     /** Like exec, but returns the exit status and output instead of throwing. */

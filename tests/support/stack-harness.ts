@@ -5,8 +5,17 @@ export {
     resourceNamed,
     resourcesOf,
     ResourceOptionsSeen,
-    runStack,
     SECRET_SIGNATURE,
     secretValue,
     StackRun,
 } from "../../plan/run-program";
+import { runStack as runProgram, StackRun } from "../../plan/run-program";
+import { decidedAboutBackups } from "./families";
+
+/** The real program under mocks, with a test family's config (see `decidedAboutBackups`). */
+export function runStack(
+    config: Record<string, unknown>,
+    environment: Record<string, string> = {},
+): StackRun {
+    return runProgram(decidedAboutBackups(config), environment);
+}
