@@ -70,7 +70,8 @@ export function countStoredMessages(dataPath: string, host: string, sinceSeconds
     const received = new Set<string>();
     for (const [owner, text] of listsOf(dataPath, host, "archive")) {
         for (const message of parseArchiveList(text).filter(chatSince)) {
-            // The sender's own copy is in the sender's archive; one to oneself is there twice.
+            // Only the recipient's copy counts: the sender's is stored even when the recipient's is
+            // not. A message to oneself has both copies in one archive, and counts once.
             if (bare(message.to) === owner) received.add([message.from, message.to, message.body].join("\n"));
         }
     }
