@@ -2,7 +2,9 @@
  * The comparison server of bench/load.ts: Debian's Prosody with its packaged
  * /etc/prosody/prosody.cfg.lua, changed only where a test server on this machine must differ
  * (its domain, port, certificate, data, pid and log files in a state directory) and given the
- * family's shared group through mod_groups, so that every presence fans out as on the family's server.
+ * family's shared group through mod_groups, so that every presence fans out as on the family's server,
+ * and mod_mam, which Debian's config leaves off: it keeps a copy of every message for its recipient,
+ * the count of what the server accepted (bench/load/stored-messages.ts); the project's config has it.
  */
 import { ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -33,8 +35,12 @@ export function renderStockConfig(packaged: string, model: FamilyModel, stateDir
         .replace(/^VirtualHost "localhost"$/m, place)
         // The packaged includes (conf.d) hold Debian's example hosts, not this test server's.
         .replace(/^Include "conf\.d\/\*\.cfg\.lua"$/m, "")
-        .replace(/^modules_enabled = \{$/m, 'modules_enabled = {\n\t\t"groups"; -- the family group (bench)');
-    for (const line of ["pidfile = ", "certificates = ", "log = { info", "data_path", '"groups"']) {
+        .replace(
+            /^modules_enabled = \{$/m,
+            'modules_enabled = {\n\t\t"groups"; -- the family group (bench)' +
+                '\n\t\t"mam"; -- the count of messages stored (bench)',
+        );
+    for (const line of ["pidfile = ", "certificates = ", "log = { info", "data_path", '"groups"', '"mam"']) {
         if (!rendered.includes(line)) throw new Error(`${PACKAGED_CONFIG} changed shape: no ${line}`);
     }
     return rendered;

@@ -1,0 +1,90 @@
+/**
+ * The server's side of bench/load.ts's message count: Tsung counts a delivered message only when
+ * it reads it alone and within its window, so its count is a lower bound. Every chat message the
+ * server accepted for a member is in that member's message archive (mod_mam keeps the recipient's
+ * copy whether it went out live or to offline storage), which Prosody's internal storage keeps
+ * in `<data_path>/<host>/archive/<user>.list`; messages still waiting for a member who never
+ * came back are in `<host>/offline/<user>.list` as well.
+ */
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+
+export interface ArchivedMessage {
+    readonly when: number;
+    readonly from: string;
+    readonly to: string;
+    readonly type: string;
+    readonly body: string;
+}
+
+const bare = (jid: string) => jid.split("/")[0];
+/** Prosody's file names: the name with every character but letters and digits as %xx. */
+const decodeStoreName = (name: string) => decodeURIComponent(name);
+const encodeStoreName = (name: string) =>
+    name.replace(/[^a-zA-Z0-9]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+
+/**
+ * The messages in one `.list` file, which holds one Lua call `item({ … });` per stanza: the
+ * stanza's own attributes are the only string keys two tabs deep (its children's are deeper), the
+ * time it was stored is one tab deep.
+ */
+export function parseArchiveList(text: string): ArchivedMessage[] {
+    return text
+        .split(/^item\(\{$/m)
+        .slice(1)
+        .map((item) => {
+            const attribute = (name: string) =>
+                new RegExp(`^\\t\\t\\["${name}"\\] = "((?:[^"\\\\]|\\\\.)*)";$`, "m").exec(item)?.[1] ?? "";
+            return {
+                when: Number(/^\t\["when"\] = ([0-9.e+]+);$/m.exec(item)?.[1] ?? NaN),
+                from: attribute("from"),
+                to: attribute("to"),
+                type: attribute("type"),
+                body: /^\t\t"((?:[^"\\]|\\.)*)";$/m.exec(item)?.[1] ?? "",
+            };
+        });
+}
+
+function listsOf(dataPath: string, host: string, store: string): Map<string, string> {
+    const dir = join(dataPath, encodeStoreName(host), store);
+    if (!existsSync(dir)) return new Map();
+    const files = readdirSync(dir).filter((name) => name.endsWith(".list"));
+    return new Map(
+        files.map((name) => [
+            `${decodeStoreName(name.slice(0, -".list".length))}@${host}`,
+            readFileSync(join(dir, name), "utf8"),
+        ]),
+    );
+}
+
+export interface StoredCount {
+    /** Chat messages in their recipients' archives: each counted once, however many copies. */
+    readonly archived: number;
+    /** Of all chat messages, how many still wait in offline storage (their recipient left). */
+    readonly offline: number;
+}
+
+/** Chat messages that `host` stored for their recipients since `sinceSeconds` (Unix time). */
+export function countStoredMessages(dataPath: string, host: string, sinceSeconds: number): StoredCount {
+    const chatSince = (message: ArchivedMessage) => message.type === "chat" && message.when >= sinceSeconds;
+    const received = new Set<string>();
+    for (const [owner, text] of listsOf(dataPath, host, "archive")) {
+        for (const message of parseArchiveList(text).filter(chatSince)) {
+            // Only the recipient's copy counts: the sender's is stored even when the recipient's is
+            // not. A message to oneself has both copies in one archive, and counts once.
+            if (bare(message.to) === owner) received.add([message.from, message.to, message.body].join("\n"));
+        }
+    }
+    let offline = 0;
+    for (const text of listsOf(dataPath, host, "offline").values()) {
+        offline += parseArchiveList(text).filter(chatSince).length;
+    }
+    return { archived: received.size, offline };
+}
+
+/** Where a Prosody config keeps its data: its `data_path`. */
+export function dataPathOf(configText: string): string {
+    const path = /^data_path = "([^"]+)"/m.exec(configText)?.[1];
+    if (!path) throw new Error("the config sets no data_path");
+    return path;
+}
