@@ -49,11 +49,19 @@ export async function startAuthoritativeDns(
     });
     closeSync(log);
     const answers = () =>
-        spawnSync("dig", ["@127.0.0.1", "-p", String(port), "+short", "+norecurse", zone, "SOA"], {
-            encoding: "utf8",
-        }).stdout.trim() !== "";
-    for (let i = 0; i < 100 && !answers(); i++) await new Promise((r) => setTimeout(r, 100));
-    if (!answers()) {
+        spawnSync(
+            "dig",
+            ["@127.0.0.1", "-p", String(port), "+short", "+norecurse", "+tries=1", "+time=1", zone, "SOA"],
+            { encoding: "utf8" },
+        ).stdout.trim() !== "";
+    // Ready when it answers three times in a row: named answers once while it starts, then briefly
+    // sets up its listening sockets again, and a test's first query could fall into that gap.
+    let inARow = 0;
+    for (let i = 0; i < 150 && inARow < 3; i++) {
+        inARow = answers() ? inARow + 1 : 0;
+        await new Promise((r) => setTimeout(r, 100));
+    }
+    if (inARow < 3) {
         named.kill();
         const output = readFileSync(join(dir, "named.log"), "utf8").split("\n").slice(-10).join("\n");
         throw new Error(`named did not answer on 127.0.0.1:${port}:\n${output}`);

@@ -21,10 +21,13 @@ const ATTRIBUTE = {
     requestedTransport: 0x0019,
 } as const;
 const UDP = 17;
+const ALLOCATION_MISMATCH = 437;
 
 interface Reply {
     readonly success: boolean;
     readonly attributes: Map<number, Buffer>;
+    /** Whether the request went out more than once before this answer came. */
+    readonly retransmitted?: boolean;
 }
 
 /** An allocation's outcome: held (with a way to release it) or refused with a STUN error code. */
@@ -92,7 +95,7 @@ function exchange(socket: Socket, credentials: TurnCredentials, request: Buffer)
             if (!packet.subarray(8, 20).equals(request.subarray(8, 20))) return;
             clearTimeout(timer);
             socket.off("message", onMessage);
-            resolve(parse(packet));
+            resolve({ ...parse(packet), retransmitted: tries > 1 });
         };
         let timer: NodeJS.Timeout;
         socket.on("message", onMessage);
@@ -123,7 +126,10 @@ export async function allocate(credentials: TurnCredentials): Promise<Allocation
             key,
         );
     const reply = await exchange(socket, credentials, signed(ALLOCATE, [transport]));
-    if (!reply.success) {
+    // A busy server may answer the first copy late and the second with 437 (allocation mismatch):
+    // the allocation exists, made by the first copy (RFC 5766, 6.2).
+    const madeByFirstCopy = reply.retransmitted === true && errorCode(reply) === ALLOCATION_MISMATCH;
+    if (!reply.success && !madeByFirstCopy) {
         socket.close();
         return { code: errorCode(reply) };
     }
