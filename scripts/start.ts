@@ -36,8 +36,11 @@ async function main(): Promise<void> {
     }
     installProsodyIfMissing();
     const server = await startLocalServer({ model, stateDir: values.state ?? defaultStateDir(), portOffset });
-    const sheets = writeWelcomeSheets(server);
-    printWelcome(server, sheets);
+    const sheets = welcomeSheetFiles(server);
+    const html = renderWelcomeSheets(server.model, server.welcomeLinks);
+    writeFileSync(sheets.html, html, { mode: 0o600 });
+    chmodSync(sheets.html, 0o600);
+    printWelcome(server, sheets.pdf ? [sheets.html, sheets.pdf] : [sheets.html]);
     const stop = async () => {
         console.log("\nStopping Prosody...");
         await server.stop();
@@ -45,6 +48,9 @@ async function main(): Promise<void> {
     };
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
+    // After the server is announced: Chromium takes seconds, many on a busy machine.
+    if (sheets.pdf) printWelcomeSheetsPdf(html, sheets.pdf);
+    console.log("The welcome sheets are written.");
 }
 
 function installProsodyIfMissing(): void {
@@ -69,21 +75,18 @@ function defaultStateDir(): string {
 }
 
 /** The printable welcome sheets: always as HTML, and as PDF where Debian's Chromium is installed. */
-function writeWelcomeSheets(server: LocalServer): string[] {
-    const html = renderWelcomeSheets(server.model, server.welcomeLinks);
-    const files = [join(server.stateDir, "welcome-sheets.html")];
-    writeFileSync(files[0], html, { mode: 0o600 });
-    if (chromiumInstalled()) {
-        const pdf = join(server.stateDir, "welcome-sheets.pdf");
-        try {
-            printToPdf(html, pdf);
-            files.push(pdf);
-        } catch (error) {
-            console.warn(`No PDF of the welcome sheets: ${(error as Error).message}`);
-        }
+function welcomeSheetFiles(server: LocalServer): { html: string; pdf?: string } {
+    const html = join(server.stateDir, "welcome-sheets.html");
+    return chromiumInstalled() ? { html, pdf: join(server.stateDir, "welcome-sheets.pdf") } : { html };
+}
+
+function printWelcomeSheetsPdf(html: string, pdfFile: string): void {
+    try {
+        printToPdf(html, pdfFile);
+        chmodSync(pdfFile, 0o600);
+    } catch (error) {
+        console.warn(`No PDF of the welcome sheets: ${(error as Error).message}`);
     }
-    for (const file of files) chmodSync(file, 0o600);
-    return files;
 }
 
 function printWelcome(server: LocalServer, sheets: readonly string[]): void {

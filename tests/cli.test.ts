@@ -305,6 +305,11 @@ describe("npm start", { skip: missingTools([PROSODY]) }, () => {
                 for (const link of Object.values(links)) assert.ok(sheets.includes(link));
                 assert.equal(statSync(join(state, "welcome-sheets.html")).mode & 0o777, 0o600);
                 if (chromiumInstalled()) {
+                    await waitUntil(
+                        () => output.includes("The welcome sheets are written."),
+                        60_000,
+                        () => output,
+                    );
                     assert.equal(statSync(join(state, "welcome-sheets.pdf")).mode & 0o777, 0o600);
                 }
 

@@ -92,7 +92,11 @@ async function runReadmeCommands(
     child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
     child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
     const deadline = Date.now() + 300_000;
-    while (!output.includes("Ctrl-C stops the server")) {
+    // Ready, and the welcome sheets (which a member scans below) printed.
+    while (
+        !output.includes("Ctrl-C stops the server") ||
+        !output.includes("The welcome sheets are written.")
+    ) {
         if (child.exitCode !== null || Date.now() > deadline) {
             assert.fail(`README's commands did not bring the server up as ${user}:\n${output}`);
         }
