@@ -87,6 +87,11 @@ s2s_secure_auth = true
 -- halved Prosody's CPU time under load (bench/load.ts, BENCHMARKS.md: 12-15 s to 6-6.5 s).
 gc = { mode = "generational" }
 
+-- Every member's block list stays in memory (Prosody's default keeps 256): with more members than
+-- that online in one group, most presences sent looked the recipient's list up on disk again, a
+-- quarter of Prosody's time when 500 logged in (bench/load.ts --lua-profile, BENCHMARKS.md).
+blocklist_cache_size = {{ BLOCKLIST_CACHE_SIZE }}
+
 authentication = "internal_hashed"
 storage = "internal"
 

@@ -1,5 +1,5 @@
 import { conferenceHost, FamilyModel, jidOf, uploadHost } from "../model/family";
-import { BACKUP_MAX_AGE_HOURS } from "../model/known-values";
+import { BACKUP_MAX_AGE_HOURS, LIST_LIMITS } from "../model/known-values";
 import { renderProsodyCallSettings } from "./calls";
 import { ServerHost } from "./layout";
 import { fillTemplate, luaString } from "./template";
@@ -21,6 +21,8 @@ export function renderProsodyConfig(model: FamilyModel, host: ServerHost): strin
         UPLOAD_TOTAL_QUOTA: String(model.uploads.totalQuotaMb * 1024 * 1024),
         UPLOAD_EXPIRES_AFTER: String(retentionSeconds(model.archiveRetention)),
         ARCHIVE_EXPIRES_AFTER: model.archiveRetention === "forever" ? "never" : model.archiveRetention,
+        // As many as a family can have: every member's block list fits.
+        BLOCKLIST_CACHE_SIZE: String(LIST_LIMITS.members.most),
         ADMIN_ADDRESSES: adminAddresses.join(", "),
         DOMAIN: model.domain,
         HOSTNAME: model.hostname,

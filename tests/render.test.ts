@@ -20,6 +20,7 @@ import {
 } from "../render/calls";
 import { renderFirewallRules } from "../render/firewall";
 import { PRODUCTION_HOST } from "../render/layout";
+import { LIST_LIMITS } from "../model/known-values";
 import { renderGroupsFile, renderProsodyConfig } from "../render/prosody";
 import { renderDisableAccount, renderEnsureAccount, renderEraseAccount } from "../render/accounts";
 import { renderSyncFamilyFiles, renderWaitForCloudInit } from "../render/provisioning";
@@ -95,6 +96,12 @@ describe("the Prosody config", () => {
         assert.match(config, /^data_path = "\/srv\/family-data\/prosody"$/m);
         assert.match(config, /^groups_file = "\/etc\/prosody\/family-groups\.txt"$/m);
         assert.match(config, /"groups";/);
+    });
+
+    it("keeps every member's block list in memory, however many members the config allows", () => {
+        // Prosody's default of 256 sent presences to disk for the lists of a larger group.
+        const size = Number(/^blocklist_cache_size = (\d+)$/m.exec(config)?.[1]);
+        assert.ok(size >= LIST_LIMITS.members.most, `blocklist_cache_size ${size}`);
     });
 
     it("keeps history as long as the config says, and forever as Prosody's never", () => {
