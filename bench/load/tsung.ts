@@ -27,8 +27,11 @@ export function sessionTiming(scenario: Scenario) {
     const messagesEach = Math.max(1, Math.round(scenario.chatSeconds / messageInterval));
     // Everyone waits for the whole login window (and a margin) before chatting, and after
     // chatting waits as long again before logging out, so that nobody leaves while others still
-    // send: a message is then only ever sent to someone online.
-    const settleSeconds = scenario.loginSeconds + 10;
+    // send: a message is then only ever sent to someone online. Tsung's arrivals are random
+    // (exponential gaps), so the last of N arrives at about the window's end, give or take the
+    // window divided by √N: the margin is three times that, and at least two seconds.
+    const arrivalSpread = scenario.loginSeconds / Math.sqrt(scenario.members);
+    const settleSeconds = scenario.loginSeconds + Math.max(2, Math.ceil(3 * arrivalSpread));
     return { messageInterval, messagesEach, settleSeconds };
 }
 
