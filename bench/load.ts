@@ -10,6 +10,10 @@
  *
  *   node --import tsx bench/load.ts --short            # N=100, 20 s of chat: 3-4 minutes
  *   node --import tsx bench/load.ts --members 500 [--pairs 2] [--write]
+ *   node --import tsx bench/load.ts --members 500 --servers project --lua-profile 100000
+ *
+ * `--lua-profile N` samples the project's server every N Lua instructions (bench/load/lua-profile.lua)
+ * and writes where its time went beside Tsung's logs; `--variant LUA` adds a setting to its config.
  */
 import { execFileSync } from "node:child_process";
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -128,12 +132,23 @@ function cpuSeconds(pid: number): number {
     return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+/**
+ * Runs one line of Lua inside the running server, through its admin shell (the `>` prefix), for
+ * the Lua profiler (bench/load/lua-profile.lua).
+ */
+function inServer(config: string, lua: string): string {
+    return execFileSync("prosodyctl", ["--config", config, "shell", `>${lua}`], { encoding: "utf8" });
+}
+
+const LUA_PROFILER = join(__dirname, "load", "lua-profile.lua");
+
 async function once(
     server: ServerKind,
     config: string,
     scenario: Scenario,
     logDir: string,
     pin: boolean,
+    luaProfileEvery?: number,
 ): Promise<RunFigures> {
     const prosody: RunningProsody = await startProsody(config, scenario.port);
     // Whole seconds: what the archive holds from earlier runs is older than this.
@@ -148,7 +163,16 @@ async function once(
         mkdirSync(logDir, { recursive: true });
         const scenarioFile = join(logDir, "scenario.xml");
         writeFileSync(scenarioFile, renderTsungScenario(scenario));
+        if (luaProfileEvery) {
+            execFileSync("chown", ["prosody:", logDir]);
+            inServer(config, `return dofile(${JSON.stringify(LUA_PROFILER)}).start(${luaProfileEvery})`);
+        }
         const runDir = await runTsung(scenarioFile, logDir, pin ? TSUNG_CPU : undefined);
+        if (luaProfileEvery) {
+            const report = join(logDir, "lua-profile.txt");
+            inServer(config, `return package.loaded.family_bench_profile.stop(${JSON.stringify(report)})`);
+            console.log(`Lua profile: ${report}`);
+        }
         figures = {
             server,
             ...readTsungFigures(runDir),
@@ -222,6 +246,7 @@ async function main(): Promise<void> {
             note: { type: "string", default: "" },
             variant: { type: "string" },
             reuse: { type: "boolean", default: false },
+            "lua-profile": { type: "string" },
             "state-root": { type: "string", default: "/var/tmp/family-xmpp-load" },
             write: { type: "boolean", default: false },
         },
@@ -267,7 +292,8 @@ async function main(): Promise<void> {
         for (const server of servers) {
             const { config, port } = configs[server] as { config: string; port: number };
             const logDir = join(root, "tsung", `${stamp}-${members}-${server}-${pair + 1}`);
-            const run = await once(server, config, scenarioOf(port), logDir, pin);
+            const profileEvery = server === "project" ? Number(values["lua-profile"] ?? 0) : 0;
+            const run = await once(server, config, scenarioOf(port), logDir, pin, profileEvery);
             runs.push(run);
             console.log(renderRunRow(run, members));
         }

@@ -6,13 +6,20 @@
  * server's differences.
  */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { describe, it } from "node:test";
 import { loadFamily, percentile, renderMessageCounts } from "../bench/load";
 import { PACKAGED_CONFIG, renderStockConfig } from "../bench/load/stock-prosody";
-import { countStoredMessages, dataPathOf, parseArchiveList } from "../bench/load/stored-messages";
+import {
+    countStoredMessages,
+    dataPathOf,
+    parseArchiveList,
+    parseStanzaXml,
+} from "../bench/load/stored-messages";
 import {
     parseCounters,
     parseFullstats,
@@ -164,6 +171,78 @@ describe("the load benchmark", () => {
             assert.deepEqual(countStoredMessages(dataPath, "other.test", since), { archived: 0, offline: 0 });
         } finally {
             rmSync(dataPath, { recursive: true, force: true });
+        }
+    });
+
+    it("counts the messages in SQLite's archive too, as Prosody's SQL store writes them", () => {
+        const dataPath = mkdtempSync(join(tmpdir(), "load-bench-"));
+        const database = new DatabaseSync(join(dataPath, "prosody.sqlite"));
+        try {
+            const since = 1795706600;
+            const columns = ["host", "user", "store", "key", "when", "with", "type", "value"];
+            // Prosody's table, but for its indexes and the types of its columns (TEXT but "when").
+            database.exec(
+                'CREATE TABLE "prosodyarchive" ("sort_id" INTEGER PRIMARY KEY AUTOINCREMENT, ' +
+                    columns
+                        .map((name) => `"${name}" ${name === "when" ? "INTEGER" : "TEXT"} NOT NULL`)
+                        .join(", ") +
+                    ")",
+            );
+            const insert = database.prepare(
+                `INSERT INTO "prosodyarchive" (${columns.map((name) => `"${name}"`).join(", ")}) ` +
+                    "VALUES ('load.test', ?, 'archive', ?, ?, ?, 'xml', ?)",
+            );
+            const stanza = (from: string, to: string, body: string) =>
+                `<message from='${from}/tsung' type='chat' id='7' xml:lang='en' to='${to}'>` +
+                `<body>${body}</body></message>`;
+            const [a, b] = ["member3@load.test", "member14@load.test"];
+            // The sender's and the recipient's copy of one message, one to member3, and one older.
+            insert.run("member3", "k1", since + 15.68, b, stanza(a, b, "hello"));
+            insert.run("member14", "k2", since + 15.7, a, stanza(a, b, "hello"));
+            insert.run("member3", "k3", since + 16, b, stanza(b, a, "back"));
+            insert.run("member14", "k4", since - 60, a, stanza(a, b, "old"));
+            assert.deepEqual(parseStanzaXml(stanza(a, b, "hello"), since), {
+                when: since,
+                from: `${a}/tsung`,
+                to: b,
+                type: "chat",
+                body: "hello",
+            });
+            assert.deepEqual(countStoredMessages(dataPath, "load.test", since), { archived: 2, offline: 0 });
+        } finally {
+            database.close();
+            rmSync(dataPath, { recursive: true, force: true });
+        }
+    });
+
+    it("profiles the server by Lua function, coroutines included, the costliest first", (t) => {
+        if (!hasTool(t, "lua5.4", "lua5.4")) return;
+        const dir = mkdtempSync(join(tmpdir(), "lua-profile-"));
+        try {
+            // As in Prosody: the work runs in a coroutine made after the profiler started.
+            const script = join(dir, "work.lua");
+            const report = join(dir, "report.txt");
+            const profiler = join(__dirname, "..", "bench", "load", "lua-profile.lua");
+            writeFileSync(
+                script,
+                [
+                    `local profile = dofile(${JSON.stringify(profiler)})`,
+                    "profile.start(1000)",
+                    "local function light() local x = 0; for i = 1, 2e5 do x = x + i % 7 end; return x end",
+                    "local function heavy() local x = 0; for i = 1, 4e6 do x = x + i % 7 end; return x end",
+                    "coroutine.resume(coroutine.create(function() light(); heavy() end))",
+                    `print(profile.stop(${JSON.stringify(report)}))`,
+                    "",
+                ].join("\n"),
+            );
+            const run = spawnSync("lua5.4", [script], { encoding: "utf8" });
+            assert.equal(run.status, 0, run.stderr);
+            const text = readFileSync(report, "utf8");
+            const self = text.split("Self:\n")[1].split("\n");
+            assert.match(self[0], new RegExp(`%\\s+[0-9.]+ s\\s+${script}:4 \\(heavy\\)$`));
+            assert.match(text, new RegExp(`${script}:3 \\(light\\)`));
+        } finally {
+            rmSync(dir, { recursive: true, force: true });
         }
     });
 

@@ -3,8 +3,9 @@
  * it reads it alone and within its window, so its count is a lower bound. Every chat message the
  * server accepted for a member is in that member's message archive (mod_mam keeps the recipient's
  * copy whether it went out live or to offline storage), which Prosody's internal storage keeps
- * in `<data_path>/<host>/archive/<user>.list`; messages still waiting for a member who never
- * came back are in `<host>/offline/<user>.list` as well.
+ * in `<data_path>/<host>/archive/<user>.list`, or with SQL storage in SQLite's default database,
+ * `<data_path>/prosody.sqlite`; messages still waiting for a member who never came back are in
+ * `<host>/offline/<user>.list` as well.
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -45,16 +46,49 @@ export function parseArchiveList(text: string): ArchivedMessage[] {
         });
 }
 
-function listsOf(dataPath: string, host: string, store: string): Map<string, string> {
+/** One stanza as Prosody's SQL store keeps it: serialised XML, attributes in single quotes. */
+export function parseStanzaXml(xml: string, when: number): ArchivedMessage {
+    const openingTag = /^<message\b[^>]*>/.exec(xml)?.[0] ?? "";
+    const attribute = (name: string) => new RegExp(`\\s${name}='([^']*)'`).exec(openingTag)?.[1] ?? "";
+    return {
+        when,
+        from: attribute("from"),
+        to: attribute("to"),
+        type: attribute("type"),
+        body: /<body>([^<]*)<\/body>/.exec(xml)?.[1] ?? "",
+    };
+}
+
+/** Each owner's archived stanzas in one store, from the internal store's files or SQLite's. */
+function archivesOf(dataPath: string, host: string, store: string): Map<string, ArchivedMessage[]> {
+    const archives = new Map<string, ArchivedMessage[]>();
+    const add = (owner: string, messages: ArchivedMessage[]) => {
+        const known = archives.get(owner);
+        if (known) known.push(...messages);
+        else archives.set(owner, messages);
+    };
     const dir = join(dataPath, encodeStoreName(host), store);
-    if (!existsSync(dir)) return new Map();
-    const files = readdirSync(dir).filter((name) => name.endsWith(".list"));
-    return new Map(
-        files.map((name) => [
-            `${decodeStoreName(name.slice(0, -".list".length))}@${host}`,
-            readFileSync(join(dir, name), "utf8"),
-        ]),
-    );
+    for (const name of existsSync(dir) ? readdirSync(dir).filter((file) => file.endsWith(".list")) : []) {
+        const owner = `${decodeStoreName(name.slice(0, -".list".length))}@${host}`;
+        add(owner, parseArchiveList(readFileSync(join(dir, name), "utf8")));
+    }
+    const databaseFile = join(dataPath, "prosody.sqlite");
+    if (existsSync(databaseFile)) {
+        // Only when there is a database: Node warns that node:sqlite is experimental when loaded.
+        const { DatabaseSync } = require("node:sqlite") as typeof import("node:sqlite");
+        const database = new DatabaseSync(databaseFile, { readOnly: true });
+        try {
+            const rows = database
+                .prepare(
+                    'SELECT "user", "when", "value" FROM "prosodyarchive" WHERE "host" = ? AND "store" = ?',
+                )
+                .all(host, store) as { user: string; when: number; value: string }[];
+            for (const row of rows) add(`${row.user}@${host}`, [parseStanzaXml(row.value, row.when)]);
+        } finally {
+            database.close();
+        }
+    }
+    return archives;
 }
 
 export interface StoredCount {
@@ -68,16 +102,16 @@ export interface StoredCount {
 export function countStoredMessages(dataPath: string, host: string, sinceSeconds: number): StoredCount {
     const chatSince = (message: ArchivedMessage) => message.type === "chat" && message.when >= sinceSeconds;
     const received = new Set<string>();
-    for (const [owner, text] of listsOf(dataPath, host, "archive")) {
-        for (const message of parseArchiveList(text).filter(chatSince)) {
+    for (const [owner, messages] of archivesOf(dataPath, host, "archive")) {
+        for (const message of messages.filter(chatSince)) {
             // Only the recipient's copy counts: the sender's is stored even when the recipient's is
             // not. A message to oneself has both copies in one archive, and counts once.
             if (bare(message.to) === owner) received.add([message.from, message.to, message.body].join("\n"));
         }
     }
     let offline = 0;
-    for (const text of listsOf(dataPath, host, "offline").values()) {
-        offline += parseArchiveList(text).filter(chatSince).length;
+    for (const messages of archivesOf(dataPath, host, "offline").values()) {
+        offline += messages.filter(chatSince).length;
     }
     return { archived: received.size, offline };
 }
