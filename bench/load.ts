@@ -25,7 +25,7 @@ import { formatProblems, parseFamilyConfig } from "../model/validate";
 import { startLocalServer } from "../scripts/local-server";
 import { prosodyVersion } from "../tests/support/prosody-0.12";
 import { prepareStockServer, RunningProsody, startProsody } from "./load/stock-prosody";
-import { countStoredMessages, dataPathOf, StoredCount } from "./load/stored-messages";
+import { countStoredMessages, dataPathOf, dropOfflineMessages, StoredCount } from "./load/stored-messages";
 import { readTsungFigures, renderTsungScenario, runTsung, Scenario, TsungFigures } from "./load/tsung";
 
 const DOMAIN = "load.test";
@@ -150,6 +150,8 @@ async function once(
     pin: boolean,
     luaProfileEvery?: number,
 ): Promise<RunFigures> {
+    const dataPath = dataPathOf(readFileSync(config, "utf8"));
+    dropOfflineMessages(dataPath, scenario.domain);
     const prosody: RunningProsody = await startProsody(config, scenario.port);
     // Whole seconds: what the archive holds from earlier runs is older than this.
     const startedSeconds = Math.floor(Date.now() / 1000);
@@ -186,7 +188,6 @@ async function once(
         await prosody.stop();
     }
     // Stopped, the server has written everything it stored.
-    const dataPath = dataPathOf(readFileSync(config, "utf8"));
     return { ...figures, stored: countStoredMessages(dataPath, scenario.domain, startedSeconds) };
 }
 

@@ -17,6 +17,7 @@ import { PACKAGED_CONFIG, renderStockConfig } from "../bench/load/stock-prosody"
 import {
     countStoredMessages,
     dataPathOf,
+    dropOfflineMessages,
     parseArchiveList,
     parseStanzaXml,
 } from "../bench/load/stored-messages";
@@ -169,6 +170,9 @@ describe("the load benchmark", () => {
             // "one", "two" to member2, "self" and "three" to member1.
             assert.deepEqual(countStoredMessages(dataPath, "load.test", since), { archived: 4, offline: 1 });
             assert.deepEqual(countStoredMessages(dataPath, "other.test", since), { archived: 0, offline: 0 });
+            // Before each run: nothing left waiting from the one before, the history kept.
+            dropOfflineMessages(dataPath, "load.test");
+            assert.deepEqual(countStoredMessages(dataPath, "load.test", since), { archived: 4, offline: 0 });
         } finally {
             rmSync(dataPath, { recursive: true, force: true });
         }

@@ -7,7 +7,7 @@
  * `<data_path>/prosody.sqlite`; messages still waiting for a member who never came back are in
  * `<host>/offline/<user>.list` as well.
  */
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 
 export interface ArchivedMessage {
@@ -114,6 +114,15 @@ export function countStoredMessages(dataPath: string, host: string, sinceSeconds
         offline += messages.filter(chatSince).length;
     }
     return { archived: received.size, offline };
+}
+
+/**
+ * Empties `host`'s offline storage. A run's members who left before their messages arrived find
+ * them on the next run's login, stamped minutes or hours earlier: Tsung would count those as that
+ * run's latencies.
+ */
+export function dropOfflineMessages(dataPath: string, host: string): void {
+    rmSync(join(dataPath, encodeStoreName(host), "offline"), { recursive: true, force: true });
 }
 
 /** Where a Prosody config keeps its data: its `data_path`. */
