@@ -8,7 +8,7 @@
  * presence, then chat messages to members who are online at a fixed total rate, then logout.
  * Prints the figures; `--write` appends them to BENCHMARKS.md. As root, with tsung installed:
  *
- *   node --import tsx bench/load.ts --short            # N=100, 20 s of chat: 3-4 minutes
+ *   node --import tsx bench/load.ts --short            # N=100, 20 s of chat: under 3 minutes
  *   node --import tsx bench/load.ts --members 500 [--pairs 2] [--write]
  *   node --import tsx bench/load.ts --members 500 --servers project --lua-profile 100000
  *
@@ -305,16 +305,18 @@ async function main(): Promise<void> {
         "",
         `Machine: ${cpus().length} × ${cpus()[0]?.model ?? "?"}, shared with other work (load averages ` +
             "below); Prosody " +
-            `${prosodyVersion()} for both servers` +
+            `${prosodyVersion()}${servers.length > 1 ? " for both servers" : ""}` +
             (pin ? `, pinned to core ${PROSODY_CPU}, Tsung ${tsungVersion()} to core ${TSUNG_CPU}. ` : ". ") +
             `Scenario: ${members} members log in over ${scenario.loginSeconds} s (STARTTLS, SASL PLAIN, ` +
             `roster, presence), then send ${scenario.messagesPerSecond} messages a second together for ` +
             `${scenario.chatSeconds} s, each to a member online at the time, then log out. ` +
-            "Runs alternate between the servers. Messages: sent as Tsung counts them; delivered live " +
+            (servers.length > 1 ? "Runs alternate between the servers. " : "") +
+            "Messages: sent as Tsung counts them; delivered live " +
             "as Tsung counts them within its window (a lower bound: it counts one for several read " +
             "together); stored as the server's archive holds them for their recipients (mod_mam keeps " +
             "a message delivered live, late or to offline storage; those still offline at the end " +
-            "in brackets); lost = sent − stored. Debian's config gets mod_mam for this count." +
+            "in brackets); lost = sent − stored." +
+            (servers.includes("stock") ? " Debian's config gets mod_mam for this count." : "") +
             (model.firstBootDataLimited
                 ? " More members than a stack config can have today (Hetzner's 32 KiB of first-boot " +
                   "data): the validated family of the most that fit, with the rest added to its group."
