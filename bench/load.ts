@@ -209,12 +209,21 @@ const SERVER_NAMES: Record<ServerKind, string> = {
 };
 
 /** Sent and delivered as Tsung counted them; stored and lost as the server's archive has them. */
-export function renderMessageCounts(sent: number, deliveredLive: number, stored: StoredCount): string {
+export function renderMessageCounts(
+    sent: number,
+    deliveredLive: number,
+    stored: Pick<StoredCount, "archived" | "offline">,
+): string {
     return (
         `${sent} / ${deliveredLive} (${share(deliveredLive, sent)}) / ` +
         `${stored.archived}${stored.offline > 0 ? ` (${stored.offline} offline)` : ""} / ` +
         `${sent - stored.archived}`
     );
+}
+
+/** Sent → stored for the messages sent once every login had finished (see `loginsEndedBy`). */
+export function afterLoginsMs(run: Pick<RunFigures, "loginsEndedBy" | "stored">): number[] {
+    return run.stored.toStoredMs.filter(({ sent }) => sent >= run.loginsEndedBy).map(({ ms }) => ms);
 }
 
 export function renderRunRow(run: RunFigures, members: number): string {
@@ -226,6 +235,8 @@ export function renderRunRow(run: RunFigures, members: number): string {
         `${run.started < members ? ` (of ${members})` : ""} | ` +
         `${ms(percentile(run.loginMs, 50))} / ${ms(percentile(run.loginMs, 99))} | ` +
         `${ms(percentile(run.messageLatencyMs, 50))} / ${ms(percentile(run.messageLatencyMs, 99))} | ` +
+        `${afterLoginsMs(run).length}: ${ms(percentile(afterLoginsMs(run), 50))} / ` +
+        `${ms(percentile(afterLoginsMs(run), 99))} | ` +
         `${renderMessageCounts(run.messagesSent, run.messageLatencyMs.length, run.stored)} | ` +
         `${(run.rssIdleKb / 1024).toFixed(0)} / ${(run.rssPeakKb / 1024).toFixed(0)} MiB | ` +
         `${run.cpuSeconds.toFixed(1)} s | ${loads(run.loadBefore)} → ${loads(run.loadAfter)} | ` +
@@ -315,7 +326,10 @@ async function main(): Promise<void> {
             "as Tsung counts them within its window (a lower bound: it counts one for several read " +
             "together); stored as the server's archive holds them for their recipients (mod_mam keeps " +
             "a message delivered live, late or to offline storage; those still offline at the end " +
-            "in brackets); lost = sent − stored." +
+            "in brackets); lost = sent − stored. Sent after all logins: the messages Tsung sent " +
+            "once the last of its 10-second statistics periods in which a login finished had ended, " +
+            "and how long each took from Tsung sending it to the server storing the recipient's copy " +
+            "as it delivers it (Tsung's stamp in the body against the archive's time)." +
             (servers.includes("stock") ? " Debian's config gets mod_mam for this count." : "") +
             (model.firstBootDataLimited
                 ? " More members than a stack config can have today (Hetzner's 32 KiB of first-boot " +
@@ -327,9 +341,10 @@ async function main(): Promise<void> {
             (values.note ? ` ${values.note}` : ""),
         "",
         "| server | logins of members started | login p50 / p99 | message p50 / p99 | " +
+            "sent after all logins: sent → stored p50 / p99 | " +
             "messages sent / delivered live / stored / lost | RSS idle / peak | CPU | " +
             "load before → after | Tsung errors |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
         ...runs.map((run) => renderRunRow(run, members)),
         "",
     ];

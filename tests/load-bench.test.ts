@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { describe, it } from "node:test";
-import { loadFamily, percentile, renderMessageCounts } from "../bench/load";
+import { afterLoginsMs, loadFamily, percentile, renderMessageCounts } from "../bench/load";
 import { PACKAGED_CONFIG, renderStockConfig } from "../bench/load/stock-prosody";
 import {
     countStoredMessages,
@@ -24,6 +24,7 @@ import {
 import {
     parseCounters,
     parseFullstats,
+    parseLoginsEndedBy,
     renderTsungScenario,
     Scenario,
     sessionTiming,
@@ -119,6 +120,16 @@ describe("the load benchmark", () => {
             error_connect_econnrefused: 5,
             connected: 0,
         });
+        const periods = [
+            "# stats: dump at 1795708644",
+            "stats: tr_login 113 9587.3 1368.5 13851.3 267.4 3263.7 319",
+            "# stats: dump at 1795708654",
+            "stats: tr_login 68 11734.2 1401.6 14406.4 267.4 4917.8 432",
+            "# stats: dump at 1795708664",
+            "stats: tr_login 0 0 0 14406.454 267.419 5844.8 500",
+            "",
+        ].join("\n");
+        assert.equal(parseLoginsEndedBy(periods), 1795708654);
         assert.equal(percentile([5, 1, 4, 2, 3], 50), 3);
         assert.equal(percentile([...Array(100).keys()], 99), 98);
     });
@@ -168,11 +179,15 @@ describe("the load benchmark", () => {
             });
             assert.equal(parsed.length, inArchive.member2.length);
             // "one", "two" to member2, "self" and "three" to member1.
-            assert.deepEqual(countStoredMessages(dataPath, "load.test", since), { archived: 4, offline: 1 });
-            assert.deepEqual(countStoredMessages(dataPath, "other.test", since), { archived: 0, offline: 0 });
+            const counted = (host: string) => {
+                const { archived, offline } = countStoredMessages(dataPath, host, since);
+                return { archived, offline };
+            };
+            assert.deepEqual(counted("load.test"), { archived: 4, offline: 1 });
+            assert.deepEqual(counted("other.test"), { archived: 0, offline: 0 });
             // Before each run: nothing left waiting from the one before, the history kept.
             dropOfflineMessages(dataPath, "load.test");
-            assert.deepEqual(countStoredMessages(dataPath, "load.test", since), { archived: 4, offline: 0 });
+            assert.deepEqual(counted("load.test"), { archived: 4, offline: 0 });
         } finally {
             rmSync(dataPath, { recursive: true, force: true });
         }
@@ -200,9 +215,11 @@ describe("the load benchmark", () => {
                 `<message from='${from}/tsung' type='chat' id='7' xml:lang='en' to='${to}'>` +
                 `<body>${body}</body></message>`;
             const [a, b] = ["member3@load.test", "member14@load.test"];
-            // The sender's and the recipient's copy of one message, one to member3, and one older.
-            insert.run("member3", "k1", since + 15.68, b, stanza(a, b, "hello"));
-            insert.run("member14", "k2", since + 15.7, a, stanza(a, b, "hello"));
+            // The sender's and the recipient's copy of one message, one to member3, and one older;
+            // "hello" as Tsung stamps it: sent at since + 15.6 (megaseconds; seconds; microseconds).
+            const hello = `@@@1199,${Math.floor(since / 1e6)};${(since % 1e6) + 15};600000@@@hello`;
+            insert.run("member3", "k1", since + 15.68, b, stanza(a, b, hello));
+            insert.run("member14", "k2", since + 15.7, a, stanza(a, b, hello));
             insert.run("member3", "k3", since + 16, b, stanza(b, a, "back"));
             insert.run("member14", "k4", since - 60, a, stanza(a, b, "old"));
             assert.deepEqual(parseStanzaXml(stanza(a, b, "hello"), since), {
@@ -212,7 +229,16 @@ describe("the load benchmark", () => {
                 type: "chat",
                 body: "hello",
             });
-            assert.deepEqual(countStoredMessages(dataPath, "load.test", since), { archived: 2, offline: 0 });
+            const stored = countStoredMessages(dataPath, "load.test", since);
+            assert.equal(stored.archived, 2);
+            assert.equal(stored.offline, 0);
+            // Only the stamped message has a time from sending to storing: the recipient's copy's.
+            assert.equal(stored.toStoredMs.length, 1);
+            assert.equal(stored.toStoredMs[0].sent, since + 15.6);
+            assert.ok(Math.abs(stored.toStoredMs[0].ms - 100) < 1e-3, `${stored.toStoredMs[0].ms}`);
+            const run = { stored, loginsEndedBy: since + 10 };
+            assert.equal(afterLoginsMs(run).length, 1);
+            assert.equal(afterLoginsMs({ ...run, loginsEndedBy: since + 20 }).length, 0);
         } finally {
             database.close();
             rmSync(dataPath, { recursive: true, force: true });

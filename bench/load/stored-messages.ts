@@ -96,24 +96,43 @@ export interface StoredCount {
     readonly archived: number;
     /** Of all chat messages, how many still wait in offline storage (their recipient left). */
     readonly offline: number;
+    /**
+     * For each stored message Tsung stamped, milliseconds from Tsung sending it to the server
+     * storing the recipient's copy (mod_mam stores it as it delivers it), by when it was sent.
+     */
+    readonly toStoredMs: readonly { readonly sent: number; readonly ms: number }[];
+}
+
+/**
+ * When Tsung sent a message, in Unix seconds, from the stamp it puts in front of the body:
+ * `@@@<id>,<megaseconds>;<seconds>;<microseconds>@@@` (Erlang's clock, the server's machine).
+ */
+export function sentAtOfStamp(body: string): number {
+    const stamp = /^@@@\d+,(\d+);(\d+);(\d+)@@@/.exec(body);
+    return stamp ? Number(stamp[1]) * 1e6 + Number(stamp[2]) + Number(stamp[3]) / 1e6 : NaN;
 }
 
 /** Chat messages that `host` stored for their recipients since `sinceSeconds` (Unix time). */
 export function countStoredMessages(dataPath: string, host: string, sinceSeconds: number): StoredCount {
     const chatSince = (message: ArchivedMessage) => message.type === "chat" && message.when >= sinceSeconds;
-    const received = new Set<string>();
+    const received = new Map<string, ArchivedMessage>();
     for (const [owner, messages] of archivesOf(dataPath, host, "archive")) {
         for (const message of messages.filter(chatSince)) {
             // Only the recipient's copy counts: the sender's is stored even when the recipient's is
             // not. A message to oneself has both copies in one archive, and counts once.
-            if (bare(message.to) === owner) received.add([message.from, message.to, message.body].join("\n"));
+            const key = [message.from, message.to, message.body].join("\n");
+            if (bare(message.to) === owner && !received.has(key)) received.set(key, message);
         }
     }
     let offline = 0;
     for (const messages of archivesOf(dataPath, host, "offline").values()) {
         offline += messages.filter(chatSince).length;
     }
-    return { archived: received.size, offline };
+    const toStoredMs = [...received.values()].flatMap((message) => {
+        const sent = sentAtOfStamp(message.body);
+        return Number.isNaN(sent) ? [] : [{ sent, ms: (message.when - sent) * 1000 }];
+    });
+    return { archived: received.size, offline, toStoredMs };
 }
 
 /**

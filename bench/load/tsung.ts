@@ -113,6 +113,11 @@ export function runTsung(configFile: string, logDir: string, cpu?: number): Prom
 }
 
 export interface TsungFigures {
+    /**
+     * When (Unix seconds) the last of Tsung's 10-second statistics periods that saw a login ended:
+     * every login had finished by then.
+     */
+    readonly loginsEndedBy: number;
     /** How many members Tsung started (its arrivals are random: the last may miss the phase). */
     readonly started: number;
     /** Milliseconds of each completed login (connect to roster), and of each message's trip. */
@@ -127,7 +132,7 @@ export interface TsungFigures {
  * The samples in Tsung's `tsung-fullstats.log` (Erlang terms): `{sample,tr_login,Ms}` or, when
  * Tsung batched them, `{sample,tr_login,[Ms,Ms,…]}`; likewise `xmpp_msg_latency`, `tr_message`.
  */
-export function parseFullstats(text: string): Omit<TsungFigures, "errors" | "started"> {
+export function parseFullstats(text: string): Omit<TsungFigures, "errors" | "started" | "loginsEndedBy"> {
     const samples = (name: string) =>
         [...text.matchAll(new RegExp(`\\{sample,${name},\\[?([0-9.e+\\-,\\s]+)\\]?\\}`, "g"))].flatMap((m) =>
             m[1].split(",").map(Number),
@@ -146,14 +151,28 @@ export function parseCounters(text: string): Record<string, number> {
     return counters;
 }
 
+/** The end of the last statistics period of `tsung.log` in which a login finished (`tr_login`). */
+export function parseLoginsEndedBy(text: string): number {
+    let periodEnd = NaN;
+    let endedBy = NaN;
+    for (const line of text.split("\n")) {
+        const dump = /^# stats: dump at (\d+)$/.exec(line);
+        if (dump) periodEnd = Number(dump[1]);
+        if (/^stats: tr_login [1-9]\d* /.test(line)) endedBy = periodEnd;
+    }
+    return endedBy;
+}
+
 function countersOf(counters: Record<string, number>): Pick<TsungFigures, "started" | "errors"> {
     const errors = Object.entries(counters).filter(([name]) => name.startsWith("error_"));
     return { started: counters.users_count ?? 0, errors: Object.fromEntries(errors) };
 }
 
 export function readTsungFigures(runDir: string): TsungFigures {
+    const log = readFileSync(join(runDir, "tsung.log"), "utf8");
     return {
         ...parseFullstats(readFileSync(join(runDir, "tsung-fullstats.log"), "utf8")),
-        ...countersOf(parseCounters(readFileSync(join(runDir, "tsung.log"), "utf8"))),
+        ...countersOf(parseCounters(log)),
+        loginsEndedBy: parseLoginsEndedBy(log),
     };
 }
