@@ -226,6 +226,17 @@ export function afterLoginsMs(run: Pick<RunFigures, "loginsEndedBy" | "stored">)
     return run.stored.toStoredMs.filter(({ sent }) => sent >= run.loginsEndedBy).map(({ ms }) => ms);
 }
 
+/**
+ * Sent → stored p99 of the messages sent in each 10 seconds of the chat, from the first message
+ * sent: whether late messages come in bursts (a pause of the server) or at its start only.
+ */
+export function p99ByTenSeconds(toStoredMs: StoredCount["toStoredMs"]): number[] {
+    const first = Math.min(...toStoredMs.map(({ sent }) => sent));
+    const windows: number[][] = [];
+    for (const { sent, ms } of toStoredMs) (windows[Math.floor((sent - first) / 10)] ??= []).push(ms);
+    return Array.from(windows, (window) => percentile(window ?? [], 99));
+}
+
 export function renderRunRow(run: RunFigures, members: number): string {
     const errors = Object.entries(run.errors)
         .map(([name, count]) => `${name.replace(/^error_/, "")} ${count}`)
@@ -346,6 +357,14 @@ async function main(): Promise<void> {
             "load before → after | Tsung errors |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
         ...runs.map((run) => renderRunRow(run, members)),
+        "",
+        "Sent → stored p99 for each 10 s of the chat, from its first message:",
+        "",
+        ...runs.map(
+            (run, i) =>
+                `- ${SERVER_NAMES[run.server]}, run ${i + 1}: ` +
+                p99ByTenSeconds(run.stored.toStoredMs).map(ms).join(", "),
+        ),
         "",
     ];
     console.log(lines.join("\n"));

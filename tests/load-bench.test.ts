@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { describe, it } from "node:test";
-import { afterLoginsMs, loadFamily, percentile, renderMessageCounts } from "../bench/load";
+import { afterLoginsMs, loadFamily, p99ByTenSeconds, percentile, renderMessageCounts } from "../bench/load";
 import { PACKAGED_CONFIG, renderStockConfig } from "../bench/load/stock-prosody";
 import {
     countStoredMessages,
@@ -239,6 +239,9 @@ describe("the load benchmark", () => {
             const run = { stored, loginsEndedBy: since + 10 };
             assert.equal(afterLoginsMs(run).length, 1);
             assert.equal(afterLoginsMs({ ...run, loginsEndedBy: since + 20 }).length, 0);
+            // Windows of 10 s from the first message sent; an empty one has no p99.
+            const sent = (at: number, ms: number) => ({ sent: since + at, ms });
+            assert.deepEqual(p99ByTenSeconds([sent(0, 5), sent(9.9, 300), sent(25, 7)]), [300, NaN, 7]);
         } finally {
             database.close();
             rmSync(dataPath, { recursive: true, force: true });
