@@ -617,10 +617,11 @@ async function waitForAdminShell(host: ServerHost): Promise<void> {
     }
 }
 
-function stopProcess(server: ChildProcess): Promise<void> {
+/** Stops a server the way its service would be stopped: SIGTERM, then SIGKILL after `graceMs`. */
+export function stopProcess(server: ChildProcess, graceMs = 10_000): Promise<void> {
     if (server.exitCode !== null || server.signalCode !== null) return Promise.resolve();
     return new Promise((done) => {
-        const force = setTimeout(() => server.kill("SIGKILL"), 10_000);
+        const force = setTimeout(() => server.kill("SIGKILL"), graceMs);
         server.once("exit", () => {
             clearTimeout(force);
             done();

@@ -6,12 +6,12 @@
  * and mod_mam, which Debian's config leaves off: it keeps a copy of every message for its recipient,
  * the count of what the server accepted (bench/load/stored-messages.ts); the project's config has it.
  */
-import { ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { FamilyModel } from "../../model/family";
 import { renderGroupsFile } from "../../render/prosody";
-import { ensureCertificates, portOpen } from "../../scripts/local-server";
+import { ensureCertificates, portOpen, stopProcess } from "../../scripts/local-server";
 
 export const PACKAGED_CONFIG = "/etc/prosody/prosody.cfg.lua";
 
@@ -125,16 +125,4 @@ async function waitFor(probe: () => Promise<boolean>, what: string): Promise<voi
         if (Date.now() > deadline) throw new Error(`${what} did not come up`);
         await new Promise((done) => setTimeout(done, 100));
     }
-}
-
-export function stopProcess(server: ChildProcess): Promise<void> {
-    if (server.exitCode !== null || server.signalCode !== null) return Promise.resolve();
-    return new Promise((done) => {
-        const force = setTimeout(() => server.kill("SIGKILL"), 10_000);
-        server.once("exit", () => {
-            clearTimeout(force);
-            done();
-        });
-        server.kill("SIGTERM");
-    });
 }

@@ -12,7 +12,12 @@ import {
 import { Resolver } from "node:dns/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CertificateAuthority, ensureCertificateAuthority, LabPlacement } from "../../scripts/local-server";
+import {
+    CertificateAuthority,
+    ensureCertificateAuthority,
+    LabPlacement,
+    stopProcess,
+} from "../../scripts/local-server";
 
 /** The zone every server of the lab lives in (RFC 6761 keeps it out of the real DNS). */
 export const LAB_ZONE = "test.";
@@ -123,7 +128,7 @@ export class FederationLab {
      * lab's files. Safe to call more than once, and after a failed `up()`.
      */
     async down(): Promise<void> {
-        await Promise.all(this.processes.map((child) => stopChild(child)));
+        await Promise.all(this.processes.map((child) => stopProcess(child, 5000)));
         for (const namespace of this.namespaces) {
             for (const pid of namespacePids(namespace)) spawnSync("kill", ["-KILL", pid]);
         }
@@ -157,16 +162,4 @@ function freeSubnet(): string {
         if (!routes.includes(`${subnet}.0/24`)) return subnet;
     }
     throw new Error("no free /24 in 10.214.0.0/16 for the federation lab");
-}
-
-function stopChild(child: ChildProcess): Promise<void> {
-    if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-    return new Promise((done) => {
-        const force = setTimeout(() => child.kill("SIGKILL"), 5000);
-        child.once("exit", () => {
-            clearTimeout(force);
-            done();
-        });
-        child.kill("SIGTERM");
-    });
 }
