@@ -241,13 +241,13 @@ export function renderRunRow(run: RunFigures, members: number): string {
     const errors = Object.entries(run.errors)
         .map(([name, count]) => `${name.replace(/^error_/, "")} ${count}`)
         .join(", ");
+    const afterLogins = afterLoginsMs(run);
     return (
         `| ${SERVER_NAMES[run.server]} | ${run.loginMs.length} of ${run.started}` +
         `${run.started < members ? ` (of ${members})` : ""} | ` +
         `${ms(percentile(run.loginMs, 50))} / ${ms(percentile(run.loginMs, 99))} | ` +
         `${ms(percentile(run.messageLatencyMs, 50))} / ${ms(percentile(run.messageLatencyMs, 99))} | ` +
-        `${afterLoginsMs(run).length}: ${ms(percentile(afterLoginsMs(run), 50))} / ` +
-        `${ms(percentile(afterLoginsMs(run), 99))} | ` +
+        `${afterLogins.length}: ${ms(percentile(afterLogins, 50))} / ${ms(percentile(afterLogins, 99))} | ` +
         `${renderMessageCounts(run.messagesSent, run.messageLatencyMs.length, run.stored)} | ` +
         `${(run.rssIdleKb / 1024).toFixed(0)} / ${(run.rssPeakKb / 1024).toFixed(0)} MiB | ` +
         `${run.cpuSeconds.toFixed(1)} s | ${loads(run.loadBefore)} → ${loads(run.loadAfter)} | ` +
