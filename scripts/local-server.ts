@@ -379,25 +379,38 @@ export function ensureCertificates(
 export function ensureCertificateAuthority(dir: string, name: string): CertificateAuthority {
     const authority = { keyFile: join(dir, "ca.key"), certificateFile: join(dir, "ca.crt") };
     if (!existsSync(authority.certificateFile)) {
-        openssl(
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-days",
-            "3650",
-            "-subj",
-            `/CN=${name}`,
-            "-keyout",
-            authority.keyFile,
-            "-out",
-            authority.certificateFile,
-        );
+        writeSelfSignedCertificate(authority.keyFile, authority.certificateFile, {
+            commonName: name,
+            days: 3650,
+        });
     }
     return authority;
+}
+
+/** A self-signed certificate with a new ECDSA P-256 key: a CA, or a server that no CA vouches for. */
+export function writeSelfSignedCertificate(
+    keyFile: string,
+    certificateFile: string,
+    { commonName, days, subjectAltName }: { commonName: string; days: number; subjectAltName?: string },
+): void {
+    openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-days",
+        String(days),
+        "-subj",
+        `/CN=${commonName}`,
+        ...(subjectAltName ? ["-addext", `subjectAltName=${subjectAltName}`] : []),
+        "-keyout",
+        keyFile,
+        "-out",
+        certificateFile,
+    );
 }
 
 /**

@@ -3,7 +3,12 @@ import { execFile, spawnSync } from "node:child_process";
 import { promisify } from "node:util";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { issueCertificate, LabPlacement, portOpen } from "../../scripts/local-server";
+import {
+    issueCertificate,
+    LabPlacement,
+    portOpen,
+    writeSelfSignedCertificate,
+} from "../../scripts/local-server";
 import { FederationLab, LAB_ZONE } from "./lab";
 
 /** A server of the wider network, as the tests reach it. */
@@ -81,25 +86,11 @@ export async function startOddProsody(
     const dir = join(lab.dir, "odd");
     mkdirSync(join(dir, "certs"), { recursive: true });
     const selfSigned = join(dir, "certs", "selfsigned");
-    spawnSync("openssl", [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-days",
-        "30",
-        "-subj",
-        "/CN=selfsigned.test",
-        "-addext",
-        "subjectAltName=DNS:selfsigned.test",
-        "-keyout",
-        `${selfSigned}.key`,
-        "-out",
-        `${selfSigned}.crt`,
-    ]);
+    writeSelfSignedCertificate(`${selfSigned}.key`, `${selfSigned}.crt`, {
+        commonName: "selfsigned.test",
+        days: 30,
+        subjectAltName: "DNS:selfsigned.test",
+    });
     const wrongName = join(dir, "certs", "wrongname");
     issueCertificate(lab.certificateAuthority, ["someone-else.test"], `${wrongName}.key`, `${wrongName}.crt`);
     const config = [

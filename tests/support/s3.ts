@@ -1,7 +1,7 @@
-import { ChildProcess, execFileSync, spawn } from "node:child_process";
+import { ChildProcess, spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { portOpen } from "../../scripts/local-server";
+import { portOpen, writeSelfSignedCertificate } from "../../scripts/local-server";
 
 /** An S3-compatible server (s3rver, from npm) over HTTPS, for backups in the tests. */
 export interface S3Server {
@@ -28,29 +28,11 @@ export async function startS3Server(
 ): Promise<S3Server> {
     mkdirSync(join(dir, "data"), { recursive: true });
     const [key, certificateFile] = [join(dir, "s3.key"), join(dir, "s3.crt")];
-    execFileSync(
-        "openssl",
-        [
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-days",
-            "30",
-            "-subj",
-            `/CN=${address}`,
-            "-addext",
-            `subjectAltName=IP:${address}`,
-            "-keyout",
-            key,
-            "-out",
-            certificateFile,
-        ],
-        { stdio: "ignore" },
-    );
+    writeSelfSignedCertificate(key, certificateFile, {
+        commonName: address,
+        days: 30,
+        subjectAltName: `IP:${address}`,
+    });
     const command = [
         ...(netns ? ["ip", "netns", "exec", netns] : []),
         S3RVER,
