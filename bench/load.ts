@@ -11,9 +11,11 @@
  *   node --import tsx bench/load.ts --short            # N=100, 20 s of chat: under 3 minutes
  *   node --import tsx bench/load.ts --members 500 [--pairs 2] [--write]
  *   node --import tsx bench/load.ts --members 500 --servers project --lua-profile 100000
+ *   node --import tsx bench/load.ts --members 500 --servers project --lua-timeline
  *
  * `--lua-profile N` samples the project's server every N Lua instructions (bench/load/lua-profile.lua)
- * and writes where its time went beside Tsung's logs; `--variant LUA` adds a setting to its config.
+ * and writes where its time went beside Tsung's logs; `--lua-timeline` writes when its thread
+ * stalled and on what (bench/load/lua-timeline.lua); `--variant LUA` adds a setting to its config.
  */
 import { execFileSync } from "node:child_process";
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -47,6 +49,7 @@ interface RunFigures extends TsungFigures {
     readonly rssIdleKb: number;
     readonly rssPeakKb: number;
     readonly cpuSeconds: number;
+    readonly busyBySecond: BusySecond[];
     /** What the server stored for the messages' recipients during the run. */
     readonly stored: StoredCount;
 }
@@ -134,13 +137,56 @@ function cpuSeconds(pid: number): number {
 
 /**
  * Runs one line of Lua inside the running server, through its admin shell (the `>` prefix), for
- * the Lua profiler (bench/load/lua-profile.lua).
+ * the Lua probes below.
  */
 function inServer(config: string, lua: string): string {
     return execFileSync("prosodyctl", ["--config", config, "shell", `>${lua}`], { encoding: "utf8" });
 }
 
-const LUA_PROFILER = join(__dirname, "load", "lua-profile.lua");
+/** Lua loaded into the project's server for one run, which writes `report` beside Tsung's logs. */
+interface LuaProbe {
+    report: string;
+    start(reportFile: string): string;
+    stop(reportFile: string): string;
+}
+
+const inBench = (file: string) => JSON.stringify(join(__dirname, "load", file));
+
+/** Where the time went, by Lua function, sampled every `every` instructions. */
+const luaProfile = (every: number): LuaProbe => ({
+    report: "lua-profile.txt",
+    start: () => `return dofile(${inBench("lua-profile.lua")}).start(${every})`,
+    stop: (reportFile) => `return package.loaded.family_bench_profile.stop(${JSON.stringify(reportFile)})`,
+});
+
+/**
+ * When the thread stalled for more than 30 ms, and on what (a collection, a C call, a busy loop),
+ * checked every 10,000 instructions: a few microseconds apart, far below the stalls it looks for.
+ */
+const LUA_TIMELINE: LuaProbe = {
+    report: "lua-timeline.txt",
+    start: (reportFile) =>
+        `return dofile(${inBench("lua-timeline.lua")}).start(${JSON.stringify(reportFile)}, 10000, 0.03)`,
+    stop: () => "return package.loaded.family_bench_timeline.stop()",
+};
+
+/** Prosody's share of its core in the second that ended at `at` (Unix seconds). */
+interface BusySecond {
+    readonly at: number;
+    readonly busy: number;
+}
+
+/** Samples `pid`'s CPU time every second, into `samples`, until `stop`. */
+function sampleBusy(pid: number): { samples: BusySecond[]; stop: () => void } {
+    const samples: BusySecond[] = [];
+    let last = { at: Date.now() / 1000, cpu: cpuSeconds(pid) };
+    const timer = setInterval(() => {
+        const now = { at: Date.now() / 1000, cpu: cpuSeconds(pid) };
+        samples.push({ at: now.at, busy: (now.cpu - last.cpu) / (now.at - last.at) });
+        last = now;
+    }, 1000);
+    return { samples, stop: () => clearInterval(timer) };
+}
 
 async function once(
     server: ServerKind,
@@ -148,7 +194,7 @@ async function once(
     scenario: Scenario,
     logDir: string,
     pin: boolean,
-    luaProfileEvery?: number,
+    probe?: LuaProbe,
 ): Promise<RunFigures> {
     const dataPath = dataPathOf(readFileSync(config, "utf8"));
     dropOfflineMessages(dataPath, scenario.domain);
@@ -165,15 +211,16 @@ async function once(
         mkdirSync(logDir, { recursive: true });
         const scenarioFile = join(logDir, "scenario.xml");
         writeFileSync(scenarioFile, renderTsungScenario(scenario));
-        if (luaProfileEvery) {
+        const report = probe && join(logDir, probe.report);
+        if (probe && report) {
             execFileSync("chown", ["prosody:", logDir]);
-            inServer(config, `return dofile(${JSON.stringify(LUA_PROFILER)}).start(${luaProfileEvery})`);
+            inServer(config, probe.start(report));
         }
-        const runDir = await runTsung(scenarioFile, logDir, pin ? TSUNG_CPU : undefined);
-        if (luaProfileEvery) {
-            const report = join(logDir, "lua-profile.txt");
-            inServer(config, `return package.loaded.family_bench_profile.stop(${JSON.stringify(report)})`);
-            console.log(`Lua profile: ${report}`);
+        const busy = sampleBusy(prosody.pid);
+        const runDir = await runTsung(scenarioFile, logDir, pin ? TSUNG_CPU : undefined).finally(busy.stop);
+        if (probe && report) {
+            inServer(config, probe.stop(report));
+            console.log(`Written: ${report}`);
         }
         figures = {
             server,
@@ -183,6 +230,7 @@ async function once(
             rssIdleKb,
             rssPeakKb: procStatus(prosody.pid, "VmHWM"),
             cpuSeconds: cpuSeconds(prosody.pid) - cpuBefore,
+            busyBySecond: busy.samples,
         };
     } finally {
         await prosody.stop();
@@ -221,9 +269,35 @@ export function renderMessageCounts(
     );
 }
 
-/** Sent → stored for the messages sent once every login had finished (see `loginsEndedBy`). */
-export function afterLoginsMs(run: Pick<RunFigures, "loginsEndedBy" | "stored">): number[] {
-    return run.stored.toStoredMs.filter(({ sent }) => sent >= run.loginsEndedBy).map(({ ms }) => ms);
+/**
+ * Sent → stored for the messages sent while every member was online: once every login had finished
+ * and before the first logout (see `loginsEndedBy`, `logoutsBeganAfter`).
+ */
+export function allOnlineMs(
+    run: Pick<RunFigures, "loginsEndedBy" | "logoutsBeganAfter" | "stored">,
+): number[] {
+    return run.stored.toStoredMs
+        .filter(({ sent }) => sent >= run.loginsEndedBy && sent < run.logoutsBeganAfter)
+        .map(({ ms }) => ms);
+}
+
+/**
+ * When Prosody had caught up with the logins: the end of the first second after the last login's
+ * statistics period in which it used less than 90 % of its core. Until then it still works through
+ * the presences of the last logins, N for each, and a message waits behind them.
+ */
+export function caughtUpAt(run: Pick<RunFigures, "loginsEndedBy" | "busyBySecond">): number {
+    return run.busyBySecond.find(({ at, busy }) => at > run.loginsEndedBy && busy < 0.9)?.at ?? NaN;
+}
+
+/** Sent → stored for the messages sent with everyone online, once Prosody had caught up. */
+export function caughtUpMs(
+    run: Pick<RunFigures, "loginsEndedBy" | "logoutsBeganAfter" | "busyBySecond" | "stored">,
+): number[] {
+    const from = caughtUpAt(run);
+    return run.stored.toStoredMs
+        .filter(({ sent }) => sent >= from && sent < run.logoutsBeganAfter)
+        .map(({ ms }) => ms);
 }
 
 /**
@@ -241,13 +315,16 @@ export function renderRunRow(run: RunFigures, members: number): string {
     const errors = Object.entries(run.errors)
         .map(([name, count]) => `${name.replace(/^error_/, "")} ${count}`)
         .join(", ");
-    const afterLogins = afterLoginsMs(run);
+    const allOnline = allOnlineMs(run);
+    const caughtUp = caughtUpMs(run);
     return (
         `| ${SERVER_NAMES[run.server]} | ${run.loginMs.length} of ${run.started}` +
         `${run.started < members ? ` (of ${members})` : ""} | ` +
         `${ms(percentile(run.loginMs, 50))} / ${ms(percentile(run.loginMs, 99))} | ` +
         `${ms(percentile(run.messageLatencyMs, 50))} / ${ms(percentile(run.messageLatencyMs, 99))} | ` +
-        `${afterLogins.length}: ${ms(percentile(afterLogins, 50))} / ${ms(percentile(afterLogins, 99))} | ` +
+        `${allOnline.length}: ${ms(percentile(allOnline, 50))} / ${ms(percentile(allOnline, 99))} | ` +
+        `${(caughtUpAt(run) - run.loginsEndedBy).toFixed(0)} s; ${caughtUp.length}: ` +
+        `${ms(percentile(caughtUp, 50))} / ${ms(percentile(caughtUp, 99))} | ` +
         `${renderMessageCounts(run.messagesSent, run.messageLatencyMs.length, run.stored)} | ` +
         `${(run.rssIdleKb / 1024).toFixed(0)} / ${(run.rssPeakKb / 1024).toFixed(0)} MiB | ` +
         `${run.cpuSeconds.toFixed(1)} s | ${loads(run.loadBefore)} → ${loads(run.loadAfter)} | ` +
@@ -270,10 +347,15 @@ async function main(): Promise<void> {
             variant: { type: "string" },
             reuse: { type: "boolean", default: false },
             "lua-profile": { type: "string" },
+            "lua-timeline": { type: "boolean", default: false },
             "state-root": { type: "string", default: "/var/tmp/family-xmpp-load" },
             write: { type: "boolean", default: false },
         },
     });
+    if (values["lua-profile"] && values["lua-timeline"]) {
+        console.error("--lua-profile and --lua-timeline both hook every coroutine: pick one.");
+        process.exit(2);
+    }
     const members = Number(values.members ?? 100);
     const scenarioOf = (port: number): Scenario => ({
         domain: DOMAIN,
@@ -309,14 +391,21 @@ async function main(): Promise<void> {
         );
         configs.stock = { config, port: STOCK_C2S_PORT };
     }
+    const probeOf = (server: ServerKind): LuaProbe | undefined =>
+        server !== "project"
+            ? undefined
+            : values["lua-profile"]
+              ? luaProfile(Number(values["lua-profile"]))
+              : values["lua-timeline"]
+                ? LUA_TIMELINE
+                : undefined;
     const runs: RunFigures[] = [];
     const stamp = new Date().toISOString().replace(/[:.]/g, "-");
     for (let pair = 0; pair < Number(values.pairs); pair++) {
         for (const server of servers) {
             const { config, port } = configs[server] as { config: string; port: number };
             const logDir = join(root, "tsung", `${stamp}-${members}-${server}-${pair + 1}`);
-            const profileEvery = server === "project" ? Number(values["lua-profile"] ?? 0) : 0;
-            const run = await once(server, config, scenarioOf(port), logDir, pin, profileEvery);
+            const run = await once(server, config, scenarioOf(port), logDir, pin, probeOf(server));
             runs.push(run);
             console.log(renderRunRow(run, members));
         }
@@ -337,9 +426,13 @@ async function main(): Promise<void> {
             "as Tsung counts them within its window (a lower bound: it counts one for several read " +
             "together); stored as the server's archive holds them for their recipients (mod_mam keeps " +
             "a message delivered live, late or to offline storage; those still offline at the end " +
-            "in brackets); lost = sent − stored. Sent after all logins: the messages Tsung sent " +
-            "once the last of its 10-second statistics periods in which a login finished had ended, " +
-            "and how long each took from Tsung sending it to the server storing the recipient's copy " +
+            "in brackets); lost = sent − stored. Sent with everyone online: the messages Tsung sent " +
+            "once the last of its 10-second statistics periods in which a login finished had ended " +
+            "and before the first in which a member logged out began; once caught up: of those, the " +
+            "ones sent once Prosody had caught up with the logins, at the end of the first second " +
+            "after that period in which it used less than 90 % of its core (how many seconds after " +
+            "it, first). Both: how long each message took from Tsung sending it to the server " +
+            "storing the recipient's copy " +
             "as it delivers it (Tsung's stamp in the body against the archive's time)." +
             (servers.includes("stock") ? " Debian's config gets mod_mam for this count." : "") +
             (model.firstBootDataLimited
@@ -352,10 +445,10 @@ async function main(): Promise<void> {
             (values.note ? ` ${values.note}` : ""),
         "",
         "| server | logins of members started | login p50 / p99 | message p50 / p99 | " +
-            "sent after all logins: sent → stored p50 / p99 | " +
+            "sent with everyone online: sent → stored p50 / p99 | once caught up: p50 / p99 | " +
             "messages sent / delivered live / stored / lost | RSS idle / peak | CPU | " +
             "load before → after | Tsung errors |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
         ...runs.map((run) => renderRunRow(run, members)),
         "",
         "Sent → stored p99 for each 10 s of the chat, from its first message:",

@@ -12,7 +12,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { describe, it } from "node:test";
-import { afterLoginsMs, loadFamily, p99ByTenSeconds, percentile, renderMessageCounts } from "../bench/load";
+import {
+    allOnlineMs,
+    caughtUpAt,
+    caughtUpMs,
+    loadFamily,
+    p99ByTenSeconds,
+    percentile,
+    renderMessageCounts,
+} from "../bench/load";
 import { PACKAGED_CONFIG, renderStockConfig } from "../bench/load/stock-prosody";
 import {
     countStoredMessages,
@@ -25,6 +33,7 @@ import {
     parseCounters,
     parseFullstats,
     parseLoginsEndedBy,
+    parseLogoutsBeganAfter,
     renderTsungScenario,
     Scenario,
     sessionTiming,
@@ -123,13 +132,23 @@ describe("the load benchmark", () => {
         const periods = [
             "# stats: dump at 1795708644",
             "stats: tr_login 113 9587.3 1368.5 13851.3 267.4 3263.7 319",
+            "stats: finish_users_count 0 0",
             "# stats: dump at 1795708654",
             "stats: tr_login 68 11734.2 1401.6 14406.4 267.4 4917.8 432",
+            "stats: finish_users_count 0 0",
             "# stats: dump at 1795708664",
             "stats: tr_login 0 0 0 14406.454 267.419 5844.8 500",
+            "stats: finish_users_count 0 0",
+            "# stats: dump at 1795708674",
+            "stats: finish_users_count 100 100",
+            "# stats: dump at 1795708684",
+            "stats: finish_users_count 117 217",
             "",
         ].join("\n");
+        // Logins finished in the period that ended at …654; the first logouts in the one after …664.
         assert.equal(parseLoginsEndedBy(periods), 1795708654);
+        assert.equal(parseLogoutsBeganAfter(periods), 1795708664);
+        assert.equal(parseLogoutsBeganAfter(periods.split("# stats: dump at 1795708674")[0]), Infinity);
         assert.equal(percentile([5, 1, 4, 2, 3], 50), 3);
         assert.equal(percentile([...Array(100).keys()], 99), 98);
     });
@@ -236,9 +255,18 @@ describe("the load benchmark", () => {
             assert.equal(stored.toStoredMs.length, 1);
             assert.equal(stored.toStoredMs[0].sent, since + 15.6);
             assert.ok(Math.abs(stored.toStoredMs[0].ms - 100) < 1e-3, `${stored.toStoredMs[0].ms}`);
-            const run = { stored, loginsEndedBy: since + 10 };
-            assert.equal(afterLoginsMs(run).length, 1);
-            assert.equal(afterLoginsMs({ ...run, loginsEndedBy: since + 20 }).length, 0);
+            const run = { stored, loginsEndedBy: since + 10, logoutsBeganAfter: since + 16 };
+            assert.equal(allOnlineMs(run).length, 1);
+            assert.equal(allOnlineMs({ ...run, loginsEndedBy: since + 20 }).length, 0);
+            assert.equal(allOnlineMs({ ...run, logoutsBeganAfter: since + 15.6 }).length, 0);
+            // Caught up: the end of the first second after the last login's period under 90 % of a core.
+            const second = (at: number, busy: number) => ({ at: since + at, busy });
+            const busyBySecond = [second(9, 0.5), second(11, 1), second(12, 0.95), second(13, 0.4)];
+            assert.equal(caughtUpAt({ ...run, busyBySecond }), since + 13);
+            assert.equal(caughtUpMs({ ...run, busyBySecond }).length, 1);
+            assert.equal(caughtUpMs({ ...run, busyBySecond: [...busyBySecond, second(17, 0.3)] }).length, 1);
+            assert.equal(caughtUpMs({ ...run, busyBySecond: [second(16, 0.5)] }).length, 0);
+            assert.ok(Number.isNaN(caughtUpAt({ ...run, busyBySecond: busyBySecond.slice(0, 3) })));
             // Windows of 10 s from the first message sent; an empty one has no p99.
             const sent = (at: number, ms: number) => ({ sent: since + at, ms });
             assert.deepEqual(p99ByTenSeconds([sent(0, 5), sent(9.9, 300), sent(25, 7)]), [300, NaN, 7]);
@@ -274,6 +302,51 @@ describe("the load benchmark", () => {
             const self = text.split("Self:\n")[1].split("\n");
             assert.match(self[0], new RegExp(`%\\s+[0-9.]+ s\\s+${script}:4 \\(heavy\\)$`));
             assert.match(text, new RegExp(`${script}:3 \\(light\\)`));
+        } finally {
+            rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("dates the server's stalls, the collections and a late event loop, coroutines included", (t) => {
+        if (!hasTool(t, "lua5.4", "lua5.4")) return;
+        const dir = mkdtempSync(join(tmpdir(), "lua-timeline-"));
+        try {
+            const script = join(dir, "work.lua");
+            const report = join(dir, "timeline.txt");
+            const timeline = join(__dirname, "..", "bench", "load", "lua-timeline.lua");
+            // Prosody's clock and timer, stood in for: the test runs the one timer task itself.
+            writeFileSync(
+                script,
+                [
+                    'package.preload["prosody.util.time"] = function() return { now = os.clock } end',
+                    "local tasks = {}",
+                    'package.preload["prosody.util.timer"] = function()',
+                    "    return { add_task = function(_, task) tasks[#tasks + 1] = task end }",
+                    "end",
+                    `local timeline = dofile(${JSON.stringify(timeline)})`,
+                    `timeline.start(${JSON.stringify(report)}, 1000, 0.01)`,
+                    "coroutine.resume(coroutine.create(function()",
+                    "    local live = {}",
+                    "    for i = 1, 1e6 do live[i] = { i } end",
+                    '    collectgarbage("collect")',
+                    "    for _ = 1, 1e4 do end",
+                    "end))",
+                    "local busy = os.clock()",
+                    "while os.clock() - busy < 0.05 do end",
+                    "tasks[1]()",
+                    "print(timeline.stop())",
+                    "",
+                ].join("\n"),
+            );
+            const run = spawnSync("lua5.4", [script], { encoding: "utf8" });
+            assert.equal(run.status, 0, run.stderr);
+            const text = readFileSync(report, "utf8");
+            // The full collection: one long interval that ends in the coroutine (line 12, after it),
+            // in which a collection ended.
+            assert.match(text, /^stall .* collections [1-9]\d*  at work\.lua:12\b/m);
+            assert.match(text, /^collection +1 ended /m);
+            assert.match(text, /^late .* ms$/m);
+            assert.match(text, /^# [1-9]\d* collections; \d+ waits /m);
         } finally {
             rmSync(dir, { recursive: true, force: true });
         }

@@ -118,6 +118,11 @@ export interface TsungFigures {
      * every login had finished by then.
      */
     readonly loginsEndedBy: number;
+    /**
+     * When (Unix seconds) the first of Tsung's statistics periods in which a member finished (logged
+     * out) began: until then, every member who had logged in was still online.
+     */
+    readonly logoutsBeganAfter: number;
     /** How many members Tsung started (its arrivals are random: the last may miss the phase). */
     readonly started: number;
     /** Milliseconds of each completed login (connect to roster), and of each message's trip. */
@@ -132,7 +137,10 @@ export interface TsungFigures {
  * The samples in Tsung's `tsung-fullstats.log` (Erlang terms): `{sample,tr_login,Ms}` or, when
  * Tsung batched them, `{sample,tr_login,[Ms,Ms,…]}`; likewise `xmpp_msg_latency`, `tr_message`.
  */
-export function parseFullstats(text: string): Omit<TsungFigures, "errors" | "started" | "loginsEndedBy"> {
+export function parseFullstats(text: string): Omit<
+    TsungFigures,
+    "errors" | "started" | "loginsEndedBy" | "logoutsBeganAfter"
+> {
     const samples = (name: string) =>
         [...text.matchAll(new RegExp(`\\{sample,${name},\\[?([0-9.e+\\-,\\s]+)\\]?\\}`, "g"))].flatMap((m) =>
             m[1].split(",").map(Number),
@@ -163,6 +171,18 @@ export function parseLoginsEndedBy(text: string): number {
     return endedBy;
 }
 
+/** The start of the first statistics period of `tsung.log` in which a member finished. */
+export function parseLogoutsBeganAfter(text: string): number {
+    let periodStart = NaN;
+    let periodEnd = NaN;
+    for (const line of text.split("\n")) {
+        const dump = /^# stats: dump at (\d+)$/.exec(line);
+        if (dump) [periodStart, periodEnd] = [periodEnd, Number(dump[1])];
+        if (/^stats: finish_users_count [1-9]\d* /.test(line)) return periodStart;
+    }
+    return Infinity;
+}
+
 function countersOf(counters: Record<string, number>): Pick<TsungFigures, "started" | "errors"> {
     const errors = Object.entries(counters).filter(([name]) => name.startsWith("error_"));
     return { started: counters.users_count ?? 0, errors: Object.fromEntries(errors) };
@@ -174,5 +194,6 @@ export function readTsungFigures(runDir: string): TsungFigures {
         ...parseFullstats(readFileSync(join(runDir, "tsung-fullstats.log"), "utf8")),
         ...countersOf(parseCounters(log)),
         loginsEndedBy: parseLoginsEndedBy(log),
+        logoutsBeganAfter: parseLogoutsBeganAfter(log),
     };
 }
