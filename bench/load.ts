@@ -27,7 +27,7 @@ import { formatProblems, parseFamilyConfig } from "../model/validate";
 import { startLocalServer } from "../scripts/local-server";
 import { prosodyVersion } from "../tests/support/prosody-0.12";
 import { prepareStockServer, RunningProsody, startProsody } from "./load/stock-prosody";
-import { countStoredMessages, dataPathOf, dropOfflineMessages, StoredCount } from "./load/stored-messages";
+import { countStoredMessages, dataPathOf, dropStoredMessages, StoredCount } from "./load/stored-messages";
 import { readTsungFigures, renderTsungScenario, runTsung, Scenario, TsungFigures } from "./load/tsung";
 
 const DOMAIN = "load.test";
@@ -197,7 +197,7 @@ async function once(
     probe?: LuaProbe,
 ): Promise<RunFigures> {
     const dataPath = dataPathOf(readFileSync(config, "utf8"));
-    dropOfflineMessages(dataPath, scenario.domain);
+    dropStoredMessages(dataPath, scenario.domain);
     const prosody: RunningProsody = await startProsody(config, scenario.port);
     // Whole seconds: what the archive holds from earlier runs is older than this.
     const startedSeconds = Math.floor(Date.now() / 1000);

@@ -25,7 +25,7 @@ import { PACKAGED_CONFIG, renderStockConfig } from "../bench/load/stock-prosody"
 import {
     countStoredMessages,
     dataPathOf,
-    dropOfflineMessages,
+    dropStoredMessages,
     parseArchiveList,
     parseStanzaXml,
 } from "../bench/load/stored-messages";
@@ -204,9 +204,11 @@ describe("the load benchmark", () => {
             };
             assert.deepEqual(counted("load.test"), { archived: 4, offline: 1 });
             assert.deepEqual(counted("other.test"), { archived: 0, offline: 0 });
-            // Before each run: nothing left waiting from the one before, the history kept.
-            dropOfflineMessages(dataPath, "load.test");
-            assert.deepEqual(counted("load.test"), { archived: 4, offline: 0 });
+            // Before each run: nothing left from the one before, on this host only.
+            mkdirSync(join(dataPath, "other%2etest", "archive"), { recursive: true });
+            dropStoredMessages(dataPath, "load.test");
+            assert.deepEqual(counted("load.test"), { archived: 0, offline: 0 });
+            assert.ok(existsSync(join(dataPath, "other%2etest", "archive")));
         } finally {
             rmSync(dataPath, { recursive: true, force: true });
         }
@@ -270,6 +272,8 @@ describe("the load benchmark", () => {
             // Windows of 10 s from the first message sent; an empty one has no p99.
             const sent = (at: number, ms: number) => ({ sent: since + at, ms });
             assert.deepEqual(p99ByTenSeconds([sent(0, 5), sent(9.9, 300), sent(25, 7)]), [300, NaN, 7]);
+            dropStoredMessages(dataPath, "load.test");
+            assert.equal(countStoredMessages(dataPath, "load.test", since - 3600).archived, 0);
         } finally {
             database.close();
             rmSync(dataPath, { recursive: true, force: true });

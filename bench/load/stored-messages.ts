@@ -136,12 +136,28 @@ export function countStoredMessages(dataPath: string, host: string, sinceSeconds
 }
 
 /**
- * Empties `host`'s offline storage. A run's members who left before their messages arrived find
- * them on the next run's login, stamped minutes or hours earlier: Tsung would count those as that
- * run's latencies.
+ * Empties `host`'s offline storage and message archives, in files and in SQLite, before a run.
+ * Offline: a run's members who left before their messages arrived find them on the next run's
+ * login, stamped minutes or hours earlier; Tsung would count those as that run's latencies.
+ * Archives: each member's first message after the server starts loads that member's whole archive
+ * (Prosody counts it against its limit of 10,000 messages), so archives grown by the runs before
+ * made the first seconds of each run's chat slower than the last.
  */
-export function dropOfflineMessages(dataPath: string, host: string): void {
-    rmSync(join(dataPath, encodeStoreName(host), "offline"), { recursive: true, force: true });
+export function dropStoredMessages(dataPath: string, host: string): void {
+    for (const store of ["offline", "archive"]) {
+        rmSync(join(dataPath, encodeStoreName(host), store), { recursive: true, force: true });
+    }
+    const databaseFile = join(dataPath, "prosody.sqlite");
+    if (!existsSync(databaseFile)) return;
+    const { DatabaseSync } = require("node:sqlite") as typeof import("node:sqlite");
+    const database = new DatabaseSync(databaseFile);
+    try {
+        database
+            .prepare(`DELETE FROM "prosodyarchive" WHERE "host" = ? AND "store" IN ('offline', 'archive')`)
+            .run(host);
+    } finally {
+        database.close();
+    }
 }
 
 /** Where a Prosody config keeps its data: its `data_path`. */
