@@ -83,9 +83,10 @@ c2s_require_encryption = true
 s2s_require_encryption = true
 s2s_secure_auth = true
 
--- Lua's generational garbage collector: most of what Prosody allocates (stanzas) dies young. It
--- halved Prosody's CPU time under load (bench/load.ts, BENCHMARKS.md: 12-15 s to 6-6.5 s).
-gc = { mode = "generational" }
+-- Lua's generational garbage collector: most of what Prosody allocates (stanzas) dies young; it
+-- halved Prosody's CPU time under load. A young collection after every 2 % of growth, not 20 %,
+-- stops the server for ~20 ms instead of ~100 ms (bench/load.ts --lua-timeline, BENCHMARKS.md).
+gc = { mode = "generational", minor_threshold = 2 }
 
 -- Every member's block list stays in memory (Prosody's default keeps 256): with more members than
 -- that online in one group, most presences sent looked the recipient's list up on disk again, a

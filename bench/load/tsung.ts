@@ -137,10 +137,9 @@ export interface TsungFigures {
  * The samples in Tsung's `tsung-fullstats.log` (Erlang terms): `{sample,tr_login,Ms}` or, when
  * Tsung batched them, `{sample,tr_login,[Ms,Ms,…]}`; likewise `xmpp_msg_latency`, `tr_message`.
  */
-export function parseFullstats(text: string): Omit<
-    TsungFigures,
-    "errors" | "started" | "loginsEndedBy" | "logoutsBeganAfter"
-> {
+export function parseFullstats(
+    text: string,
+): Omit<TsungFigures, "errors" | "started" | "loginsEndedBy" | "logoutsBeganAfter"> {
     const samples = (name: string) =>
         [...text.matchAll(new RegExp(`\\{sample,${name},\\[?([0-9.e+\\-,\\s]+)\\]?\\}`, "g"))].flatMap((m) =>
             m[1].split(",").map(Number),
