@@ -445,7 +445,7 @@ async function main(): Promise<void> {
             (values.note ? ` ${values.note}` : ""),
         "",
         "| server | logins of members started | login p50 / p99 | message p50 / p99 | " +
-            "sent with everyone online: sent → stored p50 / p99 | once caught up: p50 / p99 | " +
+            "sent with everyone online: sent → stored p50 / p99 | once caught up: after, sent: p50 / p99 | " +
             "messages sent / delivered live / stored / lost | RSS idle / peak | CPU | " +
             "load before → after | Tsung errors |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
