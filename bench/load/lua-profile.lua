@@ -9,9 +9,9 @@
 -- function running at the sample, "inclusive" every function on the stack, each once.
 --
 -- Loaded with dofile (the server forbids new globals), it keeps itself in package.loaded.
-local sethook, getinfo, clock = debug.sethook, debug.getinfo, os.clock
-local create, wrap, resume = coroutine.create, coroutine.wrap, coroutine.resume
-local pack, unpack = table.pack, table.unpack
+local getinfo, clock = debug.getinfo, os.clock
+local here = getinfo(1, "S").source:match("^@(.*/)")
+local hook_every_coroutine = dofile(here .. "hook-every-coroutine.lua")
 
 local MAX_DEPTH = 40
 
@@ -52,27 +52,11 @@ local function sample()
 	end
 end
 
-local function hooked_create(f)
-	local co = create(f)
-	sethook(co, sample, "", every)
-	return co
-end
+local unhook
 
 function profile.start(instructions)
 	every = instructions
-	coroutine.create = hooked_create
-	coroutine.wrap = function(f)
-		local co = hooked_create(f)
-		return function(...)
-			local result = pack(resume(co, ...))
-			if not result[1] then
-				error(result[2], 0)
-			end
-			return unpack(result, 2, result.n)
-		end
-	end
-	-- The registry's first entry is the main thread (Lua 5.2 and later).
-	sethook(debug.getregistry()[1], sample, "", every)
+	unhook = hook_every_coroutine(sample, every)
 	last = clock()
 	return "profiling every " .. every .. " instructions"
 end
@@ -101,8 +85,7 @@ end
 -- Stops sampling new coroutines and the main thread and writes the report to `file`; the
 -- connections' coroutines keep their hook until they end (the bench stops the server next).
 function profile.stop(file)
-	coroutine.create, coroutine.wrap = create, wrap
-	sethook(debug.getregistry()[1])
+	unhook()
 	local report = ("CPU seconds sampled: %.2f in %d samples\n\nInclusive:\n%s\n\nSelf:\n%s\n"):format(
 		total,
 		samples,

@@ -15,9 +15,9 @@
 -- - a timer every 10 ms that notes when it runs late: the loop busy with many short tasks.
 --
 -- Loaded with dofile (the server forbids new globals), it keeps itself in package.loaded.
-local sethook, getinfo, clock = debug.sethook, debug.getinfo, os.clock
-local create, wrap, resume = coroutine.create, coroutine.wrap, coroutine.resume
-local pack, unpack = table.pack, table.unpack
+local getinfo, clock = debug.getinfo, os.clock
+local here = getinfo(1, "S").source:match("^@(.*/)")
+local hook_every_coroutine = dofile(here .. "hook-every-coroutine.lua")
 local now = require("prosody.util.time").now
 local add_task = require("prosody.util.timer").add_task
 
@@ -98,11 +98,7 @@ local function tick()
 	return TICK
 end
 
-local function hooked_create(f)
-	local co = create(f)
-	sethook(co, hook, "", every)
-	return co
-end
+local unhook
 
 function timeline.start(file, instructions, seconds)
 	out = assert(io.open(file, "w"))
@@ -112,25 +108,13 @@ function timeline.start(file, instructions, seconds)
 		1000 * threshold,
 		every
 	)
-	coroutine.create = hooked_create
-	coroutine.wrap = function(f)
-		local co = hooked_create(f)
-		return function(...)
-			local result = pack(resume(co, ...))
-			if not result[1] then
-				error(result[2], 0)
-			end
-			return unpack(result, 2, result.n)
-		end
-	end
 	started = now()
 	last_wall, last_cpu, last_kb = started, clock(), collectgarbage("count")
 	running = true
 	arm_sentinel()
 	due = started + TICK
 	add_task(TICK, tick)
-	-- The registry's first entry is the main thread (Lua 5.2 and later).
-	sethook(debug.getregistry()[1], hook, "", every)
+	unhook = hook_every_coroutine(hook, every)
 	return "timeline every " .. every .. " instructions into " .. file
 end
 
@@ -138,8 +122,7 @@ end
 -- as the bench stops the server next); the totals.
 function timeline.stop()
 	running = false
-	coroutine.create, coroutine.wrap = create, wrap
-	sethook(debug.getregistry()[1])
+	unhook()
 	local totals = "# %d collections; %d waits (under a tenth on the CPU), the longest %.1f ms"
 	emit(totals, collections, waits, 1000 * longest_wait)
 	out:close()
