@@ -103,8 +103,20 @@ function exchange(socket: Socket, credentials: TurnCredentials, request: Buffer)
     });
 }
 
-/** Asks for one UDP relay with `credentials`, on a socket of its own. */
+/**
+ * Asks for one UDP relay with `credentials`, on a socket of its own. A first answer of 437 means
+ * the server still holds an allocation for this local port, from an earlier socket the system gave
+ * the same port to (one released late, or left to expire): as RFC 5766 (6.4) has a client do, ask
+ * again from another port.
+ */
 export async function allocate(credentials: TurnCredentials): Promise<AllocationResult> {
+    for (let attempt = 1; ; attempt++) {
+        const result = await allocateFromNewPort(credentials);
+        if (result.code !== ALLOCATION_MISMATCH || attempt === 3) return result;
+    }
+}
+
+async function allocateFromNewPort(credentials: TurnCredentials): Promise<AllocationResult> {
     const socket = createSocket("udp4");
     await new Promise<void>((resolve) => socket.bind(0, resolve));
     const transport = attribute(ATTRIBUTE.requestedTransport, Buffer.from([UDP, 0, 0, 0]));
