@@ -49,7 +49,8 @@ describe("calls through the family's TURN server", { skip: missing }, () => {
         server = await startLocalServer({
             model: FAMILY,
             stateDir,
-            portOffset: 26000 + (process.pid % 2000),
+            // Below 32768, where Linux starts the local ports of outgoing connections.
+            portOffset: 24000 + (process.pid % 2000),
             turn: { address: lab.serverAddress, netns: lab.namespace },
         });
         setDefaultCACertificates([...getCACertificates("default"), server.caCertificate]);
