@@ -269,6 +269,11 @@ export function renderMessageCounts(
     );
 }
 
+/** Sent → stored for the messages sent from `from` until before `until` (Unix seconds). */
+function sentBetweenMs(run: Pick<RunFigures, "stored">, from: number, until: number): number[] {
+    return run.stored.toStoredMs.filter(({ sent }) => sent >= from && sent < until).map(({ ms }) => ms);
+}
+
 /**
  * Sent → stored for the messages sent while every member was online: once every login had finished
  * and before the first logout (see `loginsEndedBy`, `logoutsBeganAfter`).
@@ -276,9 +281,7 @@ export function renderMessageCounts(
 export function allOnlineMs(
     run: Pick<RunFigures, "loginsEndedBy" | "logoutsBeganAfter" | "stored">,
 ): number[] {
-    return run.stored.toStoredMs
-        .filter(({ sent }) => sent >= run.loginsEndedBy && sent < run.logoutsBeganAfter)
-        .map(({ ms }) => ms);
+    return sentBetweenMs(run, run.loginsEndedBy, run.logoutsBeganAfter);
 }
 
 /**
@@ -294,10 +297,7 @@ export function caughtUpAt(run: Pick<RunFigures, "loginsEndedBy" | "busyBySecond
 export function caughtUpMs(
     run: Pick<RunFigures, "loginsEndedBy" | "logoutsBeganAfter" | "busyBySecond" | "stored">,
 ): number[] {
-    const from = caughtUpAt(run);
-    return run.stored.toStoredMs
-        .filter(({ sent }) => sent >= from && sent < run.logoutsBeganAfter)
-        .map(({ ms }) => ms);
+    return sentBetweenMs(run, caughtUpAt(run), run.logoutsBeganAfter);
 }
 
 /**
@@ -391,21 +391,20 @@ async function main(): Promise<void> {
         );
         configs.stock = { config, port: STOCK_C2S_PORT };
     }
-    const probeOf = (server: ServerKind): LuaProbe | undefined =>
-        server !== "project"
-            ? undefined
-            : values["lua-profile"]
-              ? luaProfile(Number(values["lua-profile"]))
-              : values["lua-timeline"]
-                ? LUA_TIMELINE
-                : undefined;
+    // Only the project's server: the stock one is the comparison, left as it is.
+    const projectProbe = values["lua-profile"]
+        ? luaProfile(Number(values["lua-profile"]))
+        : values["lua-timeline"]
+          ? LUA_TIMELINE
+          : undefined;
     const runs: RunFigures[] = [];
     const stamp = new Date().toISOString().replace(/[:.]/g, "-");
     for (let pair = 0; pair < Number(values.pairs); pair++) {
         for (const server of servers) {
             const { config, port } = configs[server] as { config: string; port: number };
             const logDir = join(root, "tsung", `${stamp}-${members}-${server}-${pair + 1}`);
-            const run = await once(server, config, scenarioOf(port), logDir, pin, probeOf(server));
+            const probe = server === "project" ? projectProbe : undefined;
+            const run = await once(server, config, scenarioOf(port), logDir, pin, probe);
             runs.push(run);
             console.log(renderRunRow(run, members));
         }

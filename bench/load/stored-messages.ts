@@ -9,6 +9,7 @@
  */
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import type { DatabaseSync } from "node:sqlite";
 
 export interface ArchivedMessage {
     readonly when: number;
@@ -59,6 +60,15 @@ export function parseStanzaXml(xml: string, when: number): ArchivedMessage {
     };
 }
 
+/** Prosody's SQLite database under `dataPath` (SQL storage's default), if there is one. */
+function prosodyDatabase(dataPath: string, options: { readOnly: boolean }): DatabaseSync | undefined {
+    const databaseFile = join(dataPath, "prosody.sqlite");
+    if (!existsSync(databaseFile)) return undefined;
+    // Only when there is a database: Node warns that node:sqlite is experimental when loaded.
+    const { DatabaseSync } = require("node:sqlite") as typeof import("node:sqlite");
+    return new DatabaseSync(databaseFile, options);
+}
+
 /** Each owner's archived stanzas in one store, from the internal store's files or SQLite's. */
 function archivesOf(dataPath: string, host: string, store: string): Map<string, ArchivedMessage[]> {
     const archives = new Map<string, ArchivedMessage[]>();
@@ -72,11 +82,8 @@ function archivesOf(dataPath: string, host: string, store: string): Map<string, 
         const owner = `${decodeStoreName(name.slice(0, -".list".length))}@${host}`;
         add(owner, parseArchiveList(readFileSync(join(dir, name), "utf8")));
     }
-    const databaseFile = join(dataPath, "prosody.sqlite");
-    if (existsSync(databaseFile)) {
-        // Only when there is a database: Node warns that node:sqlite is experimental when loaded.
-        const { DatabaseSync } = require("node:sqlite") as typeof import("node:sqlite");
-        const database = new DatabaseSync(databaseFile, { readOnly: true });
+    const database = prosodyDatabase(dataPath, { readOnly: true });
+    if (database) {
         try {
             const rows = database
                 .prepare(
@@ -147,10 +154,8 @@ export function dropStoredMessages(dataPath: string, host: string): void {
     for (const store of ["offline", "archive"]) {
         rmSync(join(dataPath, encodeStoreName(host), store), { recursive: true, force: true });
     }
-    const databaseFile = join(dataPath, "prosody.sqlite");
-    if (!existsSync(databaseFile)) return;
-    const { DatabaseSync } = require("node:sqlite") as typeof import("node:sqlite");
-    const database = new DatabaseSync(databaseFile);
+    const database = prosodyDatabase(dataPath, { readOnly: false });
+    if (!database) return;
     try {
         database
             .prepare(`DELETE FROM "prosodyarchive" WHERE "host" = ? AND "store" IN ('offline', 'archive')`)

@@ -158,28 +158,35 @@ export function parseCounters(text: string): Record<string, number> {
     return counters;
 }
 
-/** The end of the last statistics period of `tsung.log` in which a login finished (`tr_login`). */
-export function parseLoginsEndedBy(text: string): number {
-    let periodEnd = NaN;
-    let endedBy = NaN;
+/**
+ * Tsung's 10-second statistics periods in `tsung.log`: each starts at the dump before it (NaN for
+ * the first) and ends at its own `# stats: dump at`, with the counts of its `stats: NAME count
+ * total` lines.
+ */
+function statisticsPeriods(text: string): { start: number; end: number; counts: Map<string, number> }[] {
+    // Lines before the first dump, if any, belong to a period of unknown bounds.
+    const periods: { start: number; end: number; counts: Map<string, number> }[] = [
+        { start: NaN, end: NaN, counts: new Map() },
+    ];
     for (const line of text.split("\n")) {
         const dump = /^# stats: dump at (\d+)$/.exec(line);
-        if (dump) periodEnd = Number(dump[1]);
-        if (/^stats: tr_login [1-9]\d* /.test(line)) endedBy = periodEnd;
+        if (dump)
+            periods.push({ start: periods.at(-1)?.end ?? NaN, end: Number(dump[1]), counts: new Map() });
+        const stat = /^stats: (\S+) (-?\d+) /.exec(line);
+        if (stat) periods[periods.length - 1].counts.set(stat[1], Number(stat[2]));
     }
-    return endedBy;
+    return periods;
+}
+
+/** The end of the last statistics period of `tsung.log` in which a login finished (`tr_login`). */
+export function parseLoginsEndedBy(text: string): number {
+    return statisticsPeriods(text).findLast(({ counts }) => (counts.get("tr_login") ?? 0) > 0)?.end ?? NaN;
 }
 
 /** The start of the first statistics period of `tsung.log` in which a member finished. */
 export function parseLogoutsBeganAfter(text: string): number {
-    let periodStart = NaN;
-    let periodEnd = NaN;
-    for (const line of text.split("\n")) {
-        const dump = /^# stats: dump at (\d+)$/.exec(line);
-        if (dump) [periodStart, periodEnd] = [periodEnd, Number(dump[1])];
-        if (/^stats: finish_users_count [1-9]\d* /.test(line)) return periodStart;
-    }
-    return Infinity;
+    const period = statisticsPeriods(text).find(({ counts }) => (counts.get("finish_users_count") ?? 0) > 0);
+    return period ? period.start : Infinity;
 }
 
 function countersOf(counters: Record<string, number>): Pick<TsungFigures, "started" | "errors"> {
